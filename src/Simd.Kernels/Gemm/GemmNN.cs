@@ -1,0 +1,112 @@
+using System.Numerics;
+
+namespace Simd.Kernels;
+
+/// <summary>
+/// C = A·B (+ bias) (+ C): the forward-pass and evaluation product.
+/// A: [m, k] row-major, B: [k, n] row-major, bias: [n] or empty, C: [m, n] row-major.
+/// </summary>
+public static class GemmNN
+{
+    /// <summary>
+    /// C[i, j] = (accumulate ? C[i, j] : 0) + bias[j] + Σ_k A[i, k]·B[k, j].
+    /// Pass an empty <paramref name="bias"/> for none. Any m, n, k &gt;= 0; no padding needed.
+    /// </summary>
+    public static void Multiply<T>(
+        IsaPath isa,
+        ReadOnlySpan<T> a,    // [m, k]
+        ReadOnlySpan<T> b,    // [k, n]
+        ReadOnlySpan<T> bias, // [n] or empty
+        int m, int k, int n,
+        Span<T> c,            // [m, n]
+        bool accumulate = false)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Validate(a, b, bias, m, k, n, c);
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        _ = isa; // every ISA runs the scalar loops until the vector micro-kernels land
+        Scalar(a, b, bias, m, k, n, c, accumulate);
+    }
+
+    /// <summary>The plain i-k-j loop nest: the scalar ISA path.</summary>
+    internal static void Scalar<T>(
+        ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> bias, int m, int k, int n, Span<T> c, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < m; i++)
+        {
+            Span<T> cRow = c.Slice(i * n, n);
+            InitializeRow(cRow, bias, accumulate);
+            ReadOnlySpan<T> aRow = a.Slice(i * k, k);
+            for (int p = 0; p < k; p++)
+            {
+                T aip = aRow[p];
+                ReadOnlySpan<T> bRow = b.Slice(p * n, n);
+                for (int j = 0; j < n; j++)
+                {
+                    cRow[j] += aip * bRow[j];
+                }
+            }
+        }
+    }
+
+    /// <summary>The algorithmic reference: one dot product per element, k in order.</summary>
+    public static void Reference<T>(
+        ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> bias, int m, int k, int n, Span<T> c, bool accumulate = false)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Validate(a, b, bias, m, k, n, c);
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                T sum = T.Zero;
+                for (int p = 0; p < k; p++)
+                {
+                    sum += a[i * k + p] * b[p * n + j];
+                }
+
+                T init = (accumulate ? c[i * n + j] : T.Zero) + (bias.IsEmpty ? T.Zero : bias[j]);
+                c[i * n + j] = init + sum;
+            }
+        }
+    }
+
+    internal static void InitializeRow<T>(Span<T> cRow, ReadOnlySpan<T> bias, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!accumulate && bias.IsEmpty)
+        {
+            cRow.Clear();
+        }
+        else if (!accumulate)
+        {
+            bias[..cRow.Length].CopyTo(cRow);
+        }
+        else if (!bias.IsEmpty)
+        {
+            for (int j = 0; j < cRow.Length; j++)
+            {
+                cRow[j] += bias[j];
+            }
+        }
+    }
+
+    private static void Validate<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> bias, int m, int k, int n, Span<T> c)
+    {
+        ShapeCheck.NonNegative(m, nameof(m));
+        ShapeCheck.NonNegative(k, nameof(k));
+        ShapeCheck.NonNegative(n, nameof(n));
+        ShapeCheck.AtLeast(a, (long)m * k, nameof(a));
+        ShapeCheck.AtLeast(b, (long)k * n, nameof(b));
+        ShapeCheck.AtLeast(c, (long)m * n, nameof(c));
+        if (!bias.IsEmpty)
+        {
+            ShapeCheck.AtLeast(bias, n, nameof(bias));
+        }
+    }
+}
