@@ -1,0 +1,153 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Simd.Training;
+
+/// <summary>
+/// Every buffer the training loop, the gradients and the evaluation use, carved out of one pinned
+/// allocation made at construction (llm.c style), each view starting on a 64-byte boundary so
+/// vector loads never split a cache line at a row start. Nothing is allocated after this.
+/// </summary>
+public sealed class Workspace<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Alignment of every view, in bytes: one cache line, one AVX-512 vector.</summary>
+    public const int AlignmentBytes = 64;
+
+    private readonly T[] _buffer;
+    private readonly byte[] _batchLabels;
+    private readonly int[] _batchIndices;
+    private readonly Segment _parameters, _gradients, _batchImages, _hidden, _logits, _outputGradient, _hiddenGradient, _rowLosses;
+    private readonly WorkerSegments[] _workers;
+
+    public Workspace(NetworkShape shape, int maxBatch, int workerCount, int evaluationChunkRows)
+    {
+        shape.Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(workerCount, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(evaluationChunkRows, 1);
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+        {
+            throw new NotSupportedException($"element type {typeof(T).Name}: the kernels support float and double");
+        }
+
+        Shape = shape;
+        MaxBatch = maxBatch;
+        WorkerCount = workerCount;
+        EvaluationChunkRows = evaluationChunkRows;
+
+        int p = shape.ParameterCount, b = maxBatch, h = shape.HiddenSize, o = shape.OutputSize;
+        int scratchRows = Math.Max(maxBatch, evaluationChunkRows);
+        var layout = new Layout();
+        _parameters = layout.Take(p);                      // [P]          W1 | b1 | W2 | b2
+        _gradients = layout.Take(p);                       // [P]          same layout
+        _batchImages = layout.Take((long)b * shape.InputSize); // [B, in]
+        _hidden = layout.Take((long)b * h);               // [B, hidden]  activation output A1
+        _logits = layout.Take((long)b * o);               // [B, out]     Z2
+        _outputGradient = layout.Take((long)b * o);       // [B, out]     dZ2 = (softmax - t) / B
+        _hiddenGradient = layout.Take((long)b * h);       // [B, hidden]  dA1, then dZ1 in place
+        _rowLosses = layout.Take(b);                       // [B]
+        _workers = new WorkerSegments[workerCount];
+        for (int w = 0; w < workerCount; w++)
+        {
+            _workers[w] = new WorkerSegments(
+                Parameters: layout.Take(p),                          // [P]  a private copy to perturb
+                Hidden: layout.Take((long)scratchRows * h),          // [rows, hidden]
+                Logits: layout.Take((long)scratchRows * o),          // [rows, out]
+                RowLosses: layout.Take(scratchRows));                // [rows]
+        }
+
+        _buffer = GC.AllocateArray<T>(checked((int)(layout.Length + (AlignmentBytes / Unsafe.SizeOf<T>()))), pinned: true);
+        BaseOffset = AlignedStart(_buffer);
+        _batchLabels = GC.AllocateArray<byte>(b, pinned: true);
+        _batchIndices = GC.AllocateArray<int>(b, pinned: true);
+    }
+
+    public NetworkShape Shape { get; }
+
+    public int MaxBatch { get; }
+
+    public int WorkerCount { get; }
+
+    public int EvaluationChunkRows { get; }
+
+    /// <summary>Total bytes held (for <c>simd info</c>-style reporting).</summary>
+    public long Bytes => ((long)_buffer.Length * Unsafe.SizeOf<T>()) + _batchLabels.Length + ((long)_batchIndices.Length * sizeof(int));
+
+    private int BaseOffset { get; }
+
+    /// <summary>All parameters, [P]: W1 [in, hidden] | b1 [hidden] | W2 [hidden, out] | b2 [out].</summary>
+    public Span<T> Parameters => View(_parameters);
+
+    /// <summary>Gradients, [P], in the layout of <see cref="Parameters"/>.</summary>
+    public Span<T> Gradients => View(_gradients);
+
+    /// <summary>The current batch's images, [maxBatch, in].</summary>
+    public Span<T> BatchImages => View(_batchImages);
+
+    /// <summary>The current batch's labels, [maxBatch].</summary>
+    public Span<byte> BatchLabels => _batchLabels;
+
+    /// <summary>The current batch's sample indices into the training set, [maxBatch].</summary>
+    public Span<int> BatchIndices => _batchIndices;
+
+    /// <summary>Hidden activations A1 = act(X·W1 + b1), [maxBatch, hidden].</summary>
+    public Span<T> Hidden => View(_hidden);
+
+    /// <summary>Logits Z2 = A1·W2 + b2, [maxBatch, out].</summary>
+    public Span<T> Logits => View(_logits);
+
+    /// <summary>dZ2 = (softmax(Z2) - onehot(t)) / B, [maxBatch, out].</summary>
+    public Span<T> OutputGradient => View(_outputGradient);
+
+    /// <summary>dA1 = dZ2·W2ᵀ, then dZ1 = dA1 ⊙ act'(A1) in place, [maxBatch, hidden].</summary>
+    public Span<T> HiddenGradient => View(_hiddenGradient);
+
+    /// <summary>Per-row losses, [maxBatch], summed in row order into the batch loss.</summary>
+    public Span<T> RowLosses => View(_rowLosses);
+
+    /// <summary>Worker <paramref name="worker"/>'s private parameter copy, [P].</summary>
+    public Span<T> WorkerParameters(int worker) => View(_workers[worker].Parameters);
+
+    /// <summary>Worker <paramref name="worker"/>'s hidden scratch, [max(maxBatch, chunk), hidden].</summary>
+    public Span<T> WorkerHidden(int worker) => View(_workers[worker].Hidden);
+
+    /// <summary>Worker <paramref name="worker"/>'s logits scratch, [max(maxBatch, chunk), out].</summary>
+    public Span<T> WorkerLogits(int worker) => View(_workers[worker].Logits);
+
+    /// <summary>Worker <paramref name="worker"/>'s per-row losses, [max(maxBatch, chunk)].</summary>
+    public Span<T> WorkerRowLosses(int worker) => View(_workers[worker].RowLosses);
+
+    /// <summary>True when <paramref name="span"/> starts on a 64-byte boundary (tests check every view).</summary>
+    public static unsafe bool IsAligned(Span<T> span) =>
+        ((nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(span)) & (AlignmentBytes - 1)) == 0;
+
+    private Span<T> View(Segment s) => _buffer.AsSpan(BaseOffset + s.Offset, s.Length);
+
+    private static unsafe int AlignedStart(T[] pinned)
+    {
+        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
+        int misalignment = (int)(address & (AlignmentBytes - 1));
+        return misalignment == 0 ? 0 : (AlignmentBytes - misalignment) / Unsafe.SizeOf<T>();
+    }
+
+    private readonly record struct Segment(int Offset, int Length);
+
+    private readonly record struct WorkerSegments(Segment Parameters, Segment Hidden, Segment Logits, Segment RowLosses);
+
+    /// <summary>Hands out consecutive segments, each rounded up to whole 64-byte lines.</summary>
+    private sealed class Layout
+    {
+        private static readonly int LineElements = AlignmentBytes / Unsafe.SizeOf<T>();
+
+        public long Length { get; private set; }
+
+        public Segment Take(long length)
+        {
+            var segment = new Segment(checked((int)Length), checked((int)length));
+            Length += (length + LineElements - 1) / LineElements * LineElements;
+            return segment;
+        }
+    }
+}
