@@ -1,0 +1,115 @@
+using System.CommandLine;
+using System.Numerics;
+using Simd.Kernels;
+using Simd.Mnist;
+using Simd.Training;
+
+namespace Simd.Cli.Commands;
+
+/// <summary><c>simd gradcheck</c>: the book's gradient_check.py — backprop against the numerical gradient.</summary>
+internal static class GradcheckCommand
+{
+    /// <summary>Default tolerance of the max relative error in double: central differences reach ~1e-8 here.</summary>
+    public const double DoubleTolerance = 1e-6;
+
+    /// <summary>
+    /// Default tolerance in single precision, a coarse check only: the float32 loss is good to ~1e-7,
+    /// and dividing its rounding by 2h = 2e-4 leaves ~1e-3 of noise in gradients of 1e-4 to 1e-3
+    /// (measured: 0.34 for W1). A wrong gradient (a sign, a factor) still gives 0.7 or more.
+    /// </summary>
+    public const double SingleTolerance = 0.5;
+
+    public static Command Create()
+    {
+        Option<string?> data = CommonOptions.Data();
+        Option<int> images = CommonOptions.PositiveInt("--images", BookDefaults.GradientCheckImages,
+            "Training images in the batch (gradient_check.py: the first 3).");
+        Option<int> hidden = CommonOptions.Hidden();
+        Option<string> activation = CommonOptions.Activation();
+        Option<string> precision = CommonOptions.Precision("double");
+        Option<ulong> seed = CommonOptions.Seed();
+        Option<double?> tolerance = new("--tolerance")
+        {
+            Description = "Largest relative error |a - n| / (|a| + |n|) of any parameter tensor that passes (default 1e-6 in double; 0.5 in single, where h = 1e-4 leaves the numerical gradient only a digit or two).",
+            HelpName = "X",
+        };
+        CommonOptions.Check(tolerance, value =>
+            value is not { } v || CommonOptions.IsPositiveFinite(v) ? null : $"--tolerance must be a positive finite number (got {Format.Number(v)})");
+        Option<string?> isa = CommonOptions.Isa();
+
+        var command = new Command("gradcheck",
+            "Check backprop against the numerical gradient on the first training images (the book's gradient_check.py): " +
+            "per parameter the mean and max absolute difference and the max relative error. Exit code 1 above the tolerance.")
+        {
+            data, images, hidden, activation, precision, seed, tolerance, isa,
+        };
+
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            IsaPath path = CommonOptions.ResolveIsa(parseResult.GetValue(isa));
+            string? dataOption = parseResult.GetValue(data);
+            TextWriter error = parseResult.InvocationConfiguration.Error;
+            MnistData mnist = DataAccess.Load(dataOption, error, cancellationToken);
+            int count = parseResult.GetValue(images);
+            if (count > mnist.Train.Count)
+            {
+                throw new UsageException($"--images {count} is more than the {mnist.Train.Count} training images");
+            }
+
+            var settings = new Settings(count, parseResult.GetValue(hidden), CommonOptions.ParseActivation(parseResult.GetValue(activation)!),
+                parseResult.GetValue(seed), path, parseResult.GetValue(tolerance));
+            bool single = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!) == Precision.Single;
+            int code = single
+                ? Run<float>(settings, mnist, parseResult.InvocationConfiguration.Output, error)
+                : Run<double>(settings, mnist, parseResult.InvocationConfiguration.Output, error);
+            return Task.FromResult(code);
+        });
+        return command;
+    }
+
+    private static int Run<T>(Settings settings, MnistData mnist, TextWriter output, TextWriter error)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool single = typeof(T) == typeof(float);
+        double tolerance = settings.Tolerance ?? (single ? SingleTolerance : DoubleTolerance);
+        Dataset<T> train = DataAccess.ToDataset<T>(mnist.Train);
+        int[] first = [.. Enumerable.Range(0, settings.Images)];
+        (T[] x, byte[] t) = train.Take(first);
+        var shape = new NetworkShape(MnistFiles.PixelsPerImage, settings.Hidden, MnistFiles.ClassCount);
+        var network = new TwoLayerNet<T>(shape, settings.Activation, settings.Isa, settings.Seed, settings.Images);
+
+        output.WriteLine(
+            $"gradcheck: first {settings.Images} training images, {shape} {(settings.Activation == Activation.Relu ? "relu" : "sigmoid")}, " +
+            $"{(single ? "single" : "double")} precision, seed {settings.Seed}, {Isa.Name(settings.Isa)} kernels, " +
+            $"h = {Format.Number(BookDefaults.NumericalGradientStep)}");
+
+        var backprop = new T[shape.ParameterCount];
+        var numerical = new T[shape.ParameterCount];
+        network.Gradient(x, t, settings.Images, backprop);
+        var progress = new ProgressLine(error);
+        network.NumericalGradient(x, t, settings.Images, numerical,
+            (done, total) => progress.Report($"numerical gradient: {done}/{total} parameters ({100.0 * done / total:F0}%)"));
+        progress.Done();
+
+        IReadOnlyList<TensorComparison> rows = GradientComparison.Compare<T>(shape, backprop, numerical);
+        output.WriteLine("param  shape        mean |diff|   max |diff|      rel err   worst element");
+        foreach (TensorComparison row in rows)
+        {
+            output.WriteLine(
+                $"{row.Tensor.Name,-6} {row.Tensor.ShapeText,-11} {Format.Scientific(row.MeanAbsoluteDifference),12} " +
+                $"{Format.Scientific(row.MaxAbsoluteDifference),12} {Format.Scientific(row.RelativeError),12} " +
+                $"{Format.Scientific(row.MaxElementRelativeError),15}");
+        }
+
+        double worst = rows.Max(r => r.RelativeError);
+        bool pass = worst <= tolerance;
+        output.WriteLine(
+            $"max relative error {Format.Scientific(worst)} {(pass ? "<=" : ">")} tolerance {Format.Scientific(tolerance)}: {(pass ? "PASS" : "FAIL")}");
+        output.WriteLine(
+            "(rel err = |a - n| / (|a| + |n|) over the tensor; worst element = max |a_i - n_i| / max(|a_i|, |n_i|), which the " +
+            "book's 1e-7 in log(y + 1e-7) alone puts near 1e-6: its backward pass differentiates the loss without it)");
+        return pass ? ExitCodes.Success : ExitCodes.GradientCheckFailed;
+    }
+
+    private sealed record Settings(int Images, int Hidden, Activation Activation, ulong Seed, IsaPath Isa, double? Tolerance);
+}

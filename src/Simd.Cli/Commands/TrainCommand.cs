@@ -1,0 +1,103 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Numerics;
+using Simd.Kernels;
+using Simd.Mnist;
+using Simd.Training;
+
+namespace Simd.Cli.Commands;
+
+/// <summary><c>simd train</c>: the book's train_neuralnet.py, one table row per evaluation.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        Option<string?> data = CommonOptions.Data();
+        Option<int> iterations = CommonOptions.PositiveInt("--iters", BookDefaults.Iterations, "Training iterations (the book: 10000).");
+        Option<int> batch = CommonOptions.PositiveInt("--batch", BookDefaults.BatchSize, "Images per batch, drawn with replacement (the book: 100).");
+        Option<double> learningRate = CommonOptions.PositiveFinite("--lr", BookDefaults.LearningRate, "SGD learning rate (the book: 0.1).");
+        Option<int> hidden = CommonOptions.Hidden();
+        Option<string> activation = CommonOptions.Activation();
+        Option<string> gradient = CommonOptions.Choice("--gradient", "backprop",
+            "Gradient method: backprop (ch. 5) or numerical (ch. 4: central differences, very slow).", "backprop", "numerical");
+        Option<string> precision = CommonOptions.Precision("single");
+        Option<ulong> seed = CommonOptions.Seed();
+        Option<string?> isa = CommonOptions.Isa();
+
+        var command = new Command("train",
+            "Train the two-layer network on MNIST as the book's train_neuralnet.py: SGD on batches drawn with replacement, " +
+            "accuracy on all train and test images every epoch (train size / batch iterations).")
+        {
+            data, iterations, batch, learningRate, hidden, activation, gradient, precision, seed, isa,
+        };
+
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            TextWriter output = parseResult.InvocationConfiguration.Output;
+            TextWriter error = parseResult.InvocationConfiguration.Error;
+            var options = new TrainingOptions
+            {
+                Iterations = parseResult.GetValue(iterations),
+                BatchSize = parseResult.GetValue(batch),
+                LearningRate = parseResult.GetValue(learningRate),
+                HiddenSize = parseResult.GetValue(hidden),
+                Activation = CommonOptions.ParseActivation(parseResult.GetValue(activation)!),
+                Gradient = parseResult.GetValue(gradient)!.Equals("numerical", StringComparison.OrdinalIgnoreCase)
+                    ? GradientMethod.Numerical
+                    : GradientMethod.Backprop,
+                Seed = parseResult.GetValue(seed),
+            };
+            IsaPath path = CommonOptions.ResolveIsa(parseResult.GetValue(isa));
+            string? dataOption = parseResult.GetValue(data);
+            MnistData mnist = DataAccess.Load(dataOption, error, cancellationToken);
+            output.WriteLine($"data: {DataAccess.Describe(dataOption, mnist)}");
+            int code = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!) == Precision.Single
+                ? Run<float>(options, mnist, path, output, error)
+                : Run<double>(options, mnist, path, output, error);
+            return Task.FromResult(code);
+        });
+        return command;
+    }
+
+    private static int Run<T>(TrainingOptions options, MnistData mnist, IsaPath isa, TextWriter output, TextWriter error)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Dataset<T> train = DataAccess.ToDataset<T>(mnist.Train);
+        Dataset<T> test = DataAccess.ToDataset<T>(mnist.Test);
+        Trainer<T> trainer;
+        try
+        {
+            trainer = new Trainer<T>(options, train, test, isa);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+
+        string precision = typeof(T) == typeof(float) ? "single" : "double";
+        output.WriteLine(
+            $"train: {trainer.Network.Shape} {Name(options.Activation)}, {Name(options.Gradient)} gradient, {precision} precision, " +
+            $"{options.Iterations} iterations of batch {options.BatchSize}, lr {Format.Number(options.LearningRate)}, " +
+            $"seed {options.Seed}, {Isa.Name(isa)} kernels; evaluation every {options.IterationsPerEpoch(train.Count)} iterations");
+        output.WriteLine("epoch   iter   grad time (s)     loss   train acc   test acc");
+        trainer.Evaluated = row => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{row.Epoch,5} {row.Iteration,6} {row.GradientSeconds,15:F6} {row.Loss,8:F4} {row.TrainAccuracy,11:F4} {row.TestAccuracy,10:F4}"));
+        var progress = new ProgressLine(error);
+        int parameterCount = trainer.Network.Shape.ParameterCount;
+        trainer.NumericalProgress = (iteration, done, total) =>
+            progress.Report($"iteration {iteration}: numerical gradient, {done}/{total} parameters ({100.0 * done / total:F0}%)");
+
+        TrainingResult result = trainer.Run();
+        progress.Done();
+        EpochReport final = result.Final;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"total {result.TotalSeconds:F3} s: gradients {result.GradientSeconds:F3} s, evaluation {result.EvaluationSeconds:F3} s ({result.Epochs.Count} passes over {train.Count + test.Count} images), {parameterCount} parameters"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"final (iteration {final.Iteration}): train accuracy {final.TrainAccuracy:F4}, test accuracy {final.TestAccuracy:F4}"));
+        return ExitCodes.Success;
+    }
+
+    private static string Name(Activation activation) => activation == Activation.Relu ? "relu" : "sigmoid";
+
+    private static string Name(GradientMethod method) => method == GradientMethod.Numerical ? "numerical" : "backprop";
+}

@@ -1,0 +1,38 @@
+using System.Numerics;
+using Simd.Mnist;
+using Simd.Training;
+
+namespace Simd.Cli;
+
+/// <summary>How the commands get MNIST: locate it, fetch it into the cache on first use, load it.</summary>
+internal static class DataAccess
+{
+    /// <summary>
+    /// Loads MNIST from <c>--data</c>, <c>$MNIST_DIR</c> or the cache. Only the cache is filled
+    /// automatically: a directory the user named must already hold the files.
+    /// </summary>
+    public static MnistData Load(string? dataOption, TextWriter log, CancellationToken cancellationToken)
+    {
+        MnistLocation location = MnistLocator.Choose(dataOption);
+        if (location.Source == MnistSource.Cache && MnistLocator.Missing(location.Directory).Count > 0)
+        {
+            log.WriteLine($"MNIST not found in the cache; fetching it into {location.Directory}");
+            var fetcher = new MnistFetcher(line => log.WriteLine("  " + line));
+            fetcher.FetchAsync(location.Directory, cancellationToken).GetAwaiter().GetResult();
+        }
+        else if (location.Source != MnistSource.Cache && !Directory.Exists(location.Directory))
+        {
+            throw new MnistDataException(location.Directory, $"directory not found (from {location.Describe()})");
+        }
+
+        return MnistData.Load(location.Directory);
+    }
+
+    public static Dataset<T> ToDataset<T>(MnistSplit split)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => Dataset<T>.FromBytes(split.Images.Span, split.Labels.Span, split.Count, MnistFiles.PixelsPerImage, MnistFiles.ClassCount);
+
+    /// <summary>"MNIST_DIR=... (60000 train, 10000 test)".</summary>
+    public static string Describe(string? dataOption, MnistData data) =>
+        $"{MnistLocator.Choose(dataOption).Describe()} ({data.Train.Count} train, {data.Test.Count} test images)";
+}
