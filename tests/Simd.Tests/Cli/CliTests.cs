@@ -1,0 +1,185 @@
+using Simd.Cli;
+using Simd.Tests.Support;
+
+namespace Simd.Tests.Cli;
+
+/// <summary>Every command run in-process through the real parser, with output captured.</summary>
+public class CliTests
+{
+    private static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = SimdCli.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void Info_prints_cpu_isa_threads_and_runtime()
+    {
+        (int code, string output, _) = Run("info");
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Matches(@"(?m)^cpu:\s+\S", output);
+        Assert.Matches(@"(?m)^isa paths:\s+.*scalar \(supported\)$", output);
+        Assert.Matches(@"(?m)^isa chosen:\s+(scalar|vector128|vector256|vector512) \(the widest supported\)$", output);
+        Assert.Matches($@"(?m)^threads:\s+{Environment.ProcessorCount} logical processors$", output);
+        Assert.Matches(@"(?m)^runtime:\s+\.NET 10.*(JIT|Native AOT)", output);
+    }
+
+    [Fact]
+    public void Info_honours_a_forced_isa()
+    {
+        (int code, string output, _) = Run("info", "--isa", "scalar");
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Contains("isa chosen:   scalar (forced by --isa)", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Train_prints_the_table_and_the_final_accuracies()
+    {
+        (int code, string output, string error) = Run("train", "--data", MnistFixture.Directory, "--iters", "601", "--activation", "relu");
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Equal("", error);
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("data: --data ", lines[0], StringComparison.Ordinal);
+        Assert.Contains("(60000 train, 10000 test images)", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("train: 784-50-10 relu, backprop gradient, single precision, 601 iterations of batch 100, lr 0.1, seed 42", lines[1], StringComparison.Ordinal);
+        Assert.Equal("epoch   iter   grad time (s)     loss   train acc   test acc", lines[2]);
+        Assert.Matches(@"^    0      0 +\d+\.\d{6} +2\.\d{4} +0\.\d{4} +0\.\d{4}$", lines[3]);
+        Assert.Matches(@"^    1    600 +\d+\.\d{6} +[01]\.\d{4} +0\.(8|9)\d{3} +0\.(8|9)\d{3}$", lines[4]);
+        Assert.Matches(@"^total \d+\.\d{3} s: gradients \d+\.\d{3} s, evaluation \d+\.\d{3} s \(2 passes over 70000 images\)", lines[5]);
+        Assert.Matches(@"^final \(iteration 600\): train accuracy 0\.(8|9)\d{3}, test accuracy 0\.(8|9)\d{3}$", lines[6]);
+    }
+
+    [Fact]
+    public void Gradcheck_passes_in_double_and_prints_every_parameter()
+    {
+        (int code, string output, _) = Run("gradcheck", "--data", MnistFixture.Directory, "--hidden", "8");
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Contains("gradcheck: first 3 training images, 784-8-10 sigmoid, double precision", output, StringComparison.Ordinal);
+        foreach (string row in (string[])["W1     [784, 8]", "b1     [8]", "W2     [8, 10]", "b2     [10]"])
+        {
+            Assert.Matches($@"(?m)^{System.Text.RegularExpressions.Regex.Escape(row)} +\d\.\d\de-\d\d +\d\.\d\de-\d\d +\d\.\d\de-0[7-9]", output);
+        }
+
+        Assert.Matches(@"(?m)^max relative error \d\.\d\de-0[789] <= tolerance 1\.00e-06: PASS$", output);
+    }
+
+    [Fact]
+    public void Gradcheck_fails_with_exit_code_1_above_the_tolerance()
+    {
+        (int code, string output, _) = Run("gradcheck", "--data", MnistFixture.Directory, "--hidden", "4", "--tolerance", "1e-9");
+        Assert.Equal(ExitCodes.GradientCheckFailed, code);
+        Assert.Matches(@"(?m)^max relative error .* > tolerance 1\.00e-09: FAIL$", output);
+    }
+
+    [Fact]
+    public void Compare_prints_both_times_and_the_ratio()
+    {
+        (int code, string output, _) = Run("compare", "--data", MnistFixture.Directory, "--batch", "5", "--hidden", "4", "--precision", "double");
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Contains("compare: one gradient of the 784-4-10 sigmoid network on a batch of 5 training images, double precision", output, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^backprop gradient: +\d+(\.\d+)? (ns|µs|ms|s) +\(median of 101 runs; 0\.\d\d MFLOP", output);
+        Assert.Matches(@"(?m)^numerical gradient: +\d+(\.\d+)? (µs|ms|s) +\(6,380 forward passes;", output);
+        Assert.Matches(@"(?m)^numerical / backprop: [\d,]+x", output);
+        Assert.Matches(@"(?m)^the two gradients agree to max \|diff\| \d\.\d\de-(0[6-9]|1\d)$", output);
+    }
+
+    [Fact]
+    public void Data_verify_and_locate_report_the_real_files()
+    {
+        (int code, string output, _) = Run("data", "verify", "--data", MnistFixture.Directory);
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Matches(@"(?m)^  ok    train-images-idx3-ubyte(\.gz)? +60000 x 28 x 28, SHA-256 ba891046e6505d7a\.\.\.$", output);
+        Assert.Contains("all four files verified", output, StringComparison.Ordinal);
+
+        (code, output, _) = Run("data", "locate", "--data", MnistFixture.Directory);
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Contains("(--data ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Data_verify_names_a_bad_file_and_exits_2()
+    {
+        using var dir = new TempDirectory();
+        IdxBuilder.WriteSmallSet(dir.Path, gzipped: true);
+        (int code, string output, string error) = Run("data", "verify", "--data", dir.Path);
+        Assert.Equal(ExitCodes.DataError, code);
+        Assert.Contains("BAD   train-images-idx3-ubyte.gz", output, StringComparison.Ordinal);
+        Assert.Contains("4 of 4 files bad or missing", output, StringComparison.Ordinal);
+        Assert.Matches(@"^simd: .*train-images-idx3-ubyte\.gz: SHA-256 mismatch: expected ba891046", error);
+    }
+
+    [Fact]
+    public void Missing_or_bad_data_is_one_line_and_exit_code_2()
+    {
+        using var dir = new TempDirectory();
+        (int code, string output, string error) = Run("train", "--data", dir.File("absent"));
+        Assert.Equal(ExitCodes.DataError, code);
+        Assert.Equal("", output);
+        Assert.Equal($"simd: {dir.File("absent")}: directory not found (from --data {dir.File("absent")})", error.TrimEnd());
+
+        IdxBuilder.WriteSmallSet(dir.Path, gzipped: false);
+        File.WriteAllBytes(dir.File("train-labels-idx1-ubyte"), [0, 0, 8, 3]);
+        (code, _, error) = Run("gradcheck", "--data", dir.Path);
+        Assert.Equal(ExitCodes.DataError, code);
+        Assert.Equal($"simd: train-labels-idx1-ubyte: wrong magic number 0x00000803 (expected 0x00000801 for IDX unsigned-byte labels)", error.TrimEnd());
+        Assert.DoesNotContain(" at ", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--batch must be a positive integer (got 0)", "train", "--batch", "0")]
+    [InlineData("--batch must be a positive integer (got -5)", "compare", "--batch", "-5")]
+    [InlineData("--iters must be a positive integer (got 0)", "train", "--iters", "0")]
+    [InlineData("--lr must be a positive finite number (got NaN)", "train", "--lr", "nan")]
+    [InlineData("--lr must be a positive finite number (got Infinity)", "train", "--lr", "Infinity")]
+    [InlineData("--lr must be a positive finite number (got -0.1)", "train", "--lr", "-0.1")]
+    [InlineData("--activation must be one of sigmoid, relu (got 'tanh')", "train", "--activation", "tanh")]
+    [InlineData("--gradient must be one of backprop, numerical (got 'magic')", "train", "--gradient", "magic")]
+    [InlineData("--precision must be one of single, double (got 'half')", "gradcheck", "--precision", "half")]
+    [InlineData("--isa: unknown ISA path 'avx1024'", "info", "--isa", "avx1024")]
+    [InlineData("--tolerance must be a positive finite number (got 0)", "gradcheck", "--tolerance", "0")]
+    [InlineData("--hidden must be a positive integer (got 0)", "gradcheck", "--hidden", "0")]
+    [InlineData("Unrecognized command or argument '--bogus'", "train", "--bogus")]
+    [InlineData("Cannot parse argument 'abc' for option '--batch'", "train", "--batch", "abc")]
+    public void Bad_options_fail_with_one_line_and_exit_code_64(string message, params string[] args)
+    {
+        (int code, string output, string error) = Run(args);
+        Assert.Equal(ExitCodes.UsageError, code);
+        Assert.Equal("", output);
+        string line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("simd: ", line, StringComparison.Ordinal);
+        Assert.Contains(message, line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("train")]
+    [InlineData("gradcheck")]
+    [InlineData("compare")]
+    [InlineData("info")]
+    [InlineData("data")]
+    [InlineData("data", "fetch")]
+    [InlineData("data", "verify")]
+    [InlineData("data", "locate")]
+    public void Every_command_has_help(params string[] command)
+    {
+        (int code, string output, _) = Run([.. command, "--help"]);
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Contains("Description:", output, StringComparison.Ordinal);
+        Assert.Contains("Usage:", output, StringComparison.Ordinal);
+        foreach (string line in output.Split('\n').Where(l => l.TrimStart().StartsWith("--", StringComparison.Ordinal)))
+        {
+            // Every option line carries a description after its name.
+            Assert.Matches(@"^\s+--[\w-]+( <[^>]+>)?(, [^ ]+)?\s{2,}\S", line);
+        }
+    }
+
+    [Fact]
+    public void No_command_shows_the_help()
+    {
+        (int code, string output, _) = Run();
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Contains("Commands:", output, StringComparison.Ordinal);
+        Assert.Contains("gradcheck", output, StringComparison.Ordinal);
+    }
+}

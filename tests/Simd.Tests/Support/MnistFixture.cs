@@ -1,0 +1,47 @@
+using Simd.Mnist;
+using Simd.Training;
+
+namespace Simd.Tests.Support;
+
+/// <summary>
+/// The real MNIST for the tests that need it: $MNIST_DIR when set (CI points it at ../shared/data/mnist),
+/// else the user cache, fetched on first use exactly as `simd train` would. Loaded once per test run.
+/// </summary>
+public static class MnistFixture
+{
+    private static readonly Lazy<string> LazyDirectory = new(Resolve);
+    private static readonly Lazy<MnistData> LazyData = new(() => MnistData.Load(Directory));
+    private static readonly Lazy<(Dataset<float> Train, Dataset<float> Test)> LazySingle = new(() => (ToDataset<float>(Data.Train), ToDataset<float>(Data.Test)));
+    private static readonly Lazy<(Dataset<double> Train, Dataset<double> Test)> LazyDouble = new(() => (ToDataset<double>(Data.Train), ToDataset<double>(Data.Test)));
+
+    public static string Directory => LazyDirectory.Value;
+
+    public static MnistData Data => LazyData.Value;
+
+    public static Dataset<float> TrainSingle => LazySingle.Value.Train;
+
+    public static Dataset<float> TestSingle => LazySingle.Value.Test;
+
+    public static Dataset<double> TrainDouble => LazyDouble.Value.Train;
+
+    private static Dataset<T> ToDataset<T>(MnistSplit split)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        => Dataset<T>.FromBytes(split.Images.Span, split.Labels.Span, split.Count, MnistFiles.PixelsPerImage, MnistFiles.ClassCount);
+
+    private static string Resolve()
+    {
+        MnistLocation location = MnistLocator.Choose(null);
+        if (MnistLocator.Missing(location.Directory).Count > 0)
+        {
+            if (location.Source != MnistSource.Cache)
+            {
+                throw new InvalidOperationException($"MNIST files missing in {location.Describe()}");
+            }
+
+            Console.WriteLine($"MNIST_DIR not set and the cache is empty: fetching MNIST into {location.Directory}");
+            new MnistFetcher(Console.WriteLine).FetchAsync(location.Directory).GetAwaiter().GetResult();
+        }
+
+        return location.Directory;
+    }
+}
