@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Simd.Kernels;
 
@@ -30,12 +31,26 @@ public static class Relu
     private readonly struct ForwardOperator<T> : IUnaryOperator<T>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        public static bool IsCheap => true;
+
         public T Invoke(T x) => ForwardReference(x);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Invoke<TV>(TV x)
+            where TV : struct, IVector<TV, T>
+            => TV.Select(TV.LessThanOrEqual(x, TV.Zero), TV.Zero, x);
     }
 
     private readonly struct BackwardOperator<T> : IBinaryOperator<T>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        public static bool IsCheap => true;
+
         public T Invoke(T y, T dy) => BackwardReference(y, dy);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Invoke<TV>(TV y, TV dy)
+            where TV : struct, IVector<TV, T>
+            => TV.Select(TV.LessThanOrEqual(y, TV.Zero), TV.Zero, dy);
     }
 }

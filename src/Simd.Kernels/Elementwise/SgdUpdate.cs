@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Simd.Kernels;
 
@@ -18,6 +19,14 @@ public static class SgdUpdate
     private readonly struct Operator<T>(T learningRate) : IBinaryOperator<T>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        public static bool IsCheap => true;
+
         public T Invoke(T parameter, T gradient) => Reference(parameter, gradient, learningRate);
+
+        /// <summary>Not fused on purpose: the product is rounded before the difference, as the book (and the reference) does.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Invoke<TV>(TV parameter, TV gradient)
+            where TV : struct, IVector<TV, T>
+            => parameter - (TV.Create(learningRate) * gradient);
     }
 }

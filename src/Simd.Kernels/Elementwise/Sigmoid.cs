@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Simd.Kernels;
 
@@ -29,11 +30,26 @@ public static class Sigmoid
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public T Invoke(T x) => ForwardReference(x);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Invoke<TV>(TV x)
+            where TV : struct, IVector<TV, T>
+        {
+            TV one = ExpConstants<TV, T>.One;
+            return one / (one + Exp.Vector<TV, T>(TV.Zero - x));
+        }
     }
 
     private readonly struct BackwardOperator<T> : IBinaryOperator<T>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        public static bool IsCheap => true;
+
         public T Invoke(T y, T dy) => BackwardReference(y, dy);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TV Invoke<TV>(TV y, TV dy)
+            where TV : struct, IVector<TV, T>
+            => dy * (ExpConstants<TV, T>.One - y) * y;
     }
 }

@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Simd.Kernels;
 
@@ -28,8 +30,26 @@ public static class GemmNN
             return;
         }
 
-        _ = isa; // every ISA runs the scalar loops until the vector micro-kernels land
-        Scalar(a, b, bias, m, k, n, c, accumulate);
+        TileInit init = (accumulate ? TileInit.Accumulate : TileInit.None) | (bias.IsEmpty ? TileInit.None : TileInit.Bias);
+        ref T a0 = ref MemoryMarshal.GetReference(a);
+        ref T b0 = ref MemoryMarshal.GetReference(b);
+        ref T c0 = ref MemoryMarshal.GetReference(c);
+        ref T bias0 = ref bias.IsEmpty ? ref Unsafe.NullRef<T>() : ref MemoryMarshal.GetReference(bias);
+        switch (Isa.Effective(isa))
+        {
+            case IsaPath.Vector512:
+                GemmDriver.Run<T, V512<T>>(ref a0, k, 1, ref b0, n, ref bias0, m, k, n, ref c0, n, init, GemmBlocking.Rows512, GemmBlocking.Vectors512);
+                break;
+            case IsaPath.Vector256:
+                GemmDriver.Run<T, V256<T>>(ref a0, k, 1, ref b0, n, ref bias0, m, k, n, ref c0, n, init, GemmBlocking.Rows256, GemmBlocking.Vectors256);
+                break;
+            case IsaPath.Vector128:
+                GemmDriver.Run<T, V128<T>>(ref a0, k, 1, ref b0, n, ref bias0, m, k, n, ref c0, n, init, GemmBlocking.Rows128, GemmBlocking.Vectors128);
+                break;
+            default:
+                Scalar(a, b, bias, m, k, n, c, accumulate);
+                break;
+        }
     }
 
     /// <summary>The plain i-k-j loop nest: the scalar ISA path.</summary>

@@ -24,8 +24,25 @@ public static class GemmNT
             return;
         }
 
-        _ = isa; // every ISA runs the scalar loops until the vector micro-kernels land
-        Scalar(a, b, m, k, n, c, accumulate);
+        IsaPath path = Isa.Effective(isa);
+        if (path == IsaPath.Scalar)
+        {
+            Scalar(a, b, m, k, n, c, accumulate);
+            return;
+        }
+
+        // Pack Bᵀ [k, n] once (for the network, W2ᵀ: 10 x 50), then it is C = A·Bᵀ as a plain A·B.
+        Span<T> bt = GemmScratch<T>.PackedB(k * n);
+        for (int j = 0; j < n; j++)
+        {
+            ReadOnlySpan<T> bRow = b.Slice(j * k, k);
+            for (int p = 0; p < k; p++)
+            {
+                bt[(p * n) + j] = bRow[p];
+            }
+        }
+
+        GemmNN.Multiply<T>(path, a, bt, default, m, k, n, c, accumulate);
     }
 
     /// <summary>One dot product per element: the scalar ISA path.</summary>

@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Simd.Kernels;
 
@@ -26,8 +28,26 @@ public static class GemmTN
             return;
         }
 
-        _ = isa; // every ISA runs the scalar loops until the vector micro-kernels land
-        Scalar(a, lda, b, m, k, n, c, accumulate);
+        // A(i, p) = a[p·lda + i]: the micro-kernel's (aRow, aK) = (1, lda).
+        TileInit init = accumulate ? TileInit.Accumulate : TileInit.None;
+        ref T a0 = ref MemoryMarshal.GetReference(a);
+        ref T b0 = ref MemoryMarshal.GetReference(b);
+        ref T c0 = ref MemoryMarshal.GetReference(c);
+        switch (Isa.Effective(isa))
+        {
+            case IsaPath.Vector512:
+                GemmDriver.Run<T, V512<T>>(ref a0, 1, lda, ref b0, n, ref Unsafe.NullRef<T>(), m, k, n, ref c0, n, init, GemmBlocking.Rows512, GemmBlocking.Vectors512);
+                break;
+            case IsaPath.Vector256:
+                GemmDriver.Run<T, V256<T>>(ref a0, 1, lda, ref b0, n, ref Unsafe.NullRef<T>(), m, k, n, ref c0, n, init, GemmBlocking.Rows256, GemmBlocking.Vectors256);
+                break;
+            case IsaPath.Vector128:
+                GemmDriver.Run<T, V128<T>>(ref a0, 1, lda, ref b0, n, ref Unsafe.NullRef<T>(), m, k, n, ref c0, n, init, GemmBlocking.Rows128, GemmBlocking.Vectors128);
+                break;
+            default:
+                Scalar(a, lda, b, m, k, n, c, accumulate);
+                break;
+        }
     }
 
     /// <summary>The plain loop nest: the scalar ISA path.</summary>

@@ -27,6 +27,23 @@ public static class Isa
         _ => false,
     };
 
+    /// <summary>
+    /// The path a kernel actually runs for a request: the request itself when supported, else the
+    /// widest supported path below it (a kernel never runs an ISA the CPU lacks).
+    /// </summary>
+    public static IsaPath Effective(IsaPath requested)
+    {
+        for (IsaPath path = requested; path > IsaPath.Scalar; path--)
+        {
+            if (IsSupported(path))
+            {
+                return path;
+            }
+        }
+
+        return IsaPath.Scalar;
+    }
+
     /// <summary>Every supported path, widest first.</summary>
     public static IReadOnlyList<IsaPath> Supported { get; } =
         [.. new[] { IsaPath.Vector512, IsaPath.Vector256, IsaPath.Vector128, IsaPath.Scalar }.Where(IsSupported)];

@@ -40,6 +40,32 @@ public class ElementwiseTests
         CheckSgd<double>(isa);
     }
 
+    /// <summary>Exact on every path: all 256 byte values, and every length 0-256 (so every vector remainder).</summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Normalize_bytes_divides_in_float32_exactly(IsaPath isa)
+    {
+        byte[] all = [.. Enumerable.Range(0, 256).Select(b => (byte)b)];
+        var singles = new float[256];
+        var doubles = new double[256];
+        NormalizeBytes.Divide<float>(isa, all, 255f, singles);
+        NormalizeBytes.Divide<double>(isa, all, 255f, doubles);
+        for (int b = 0; b < 256; b++)
+        {
+            Assert.Equal(b / 255f, singles[b]);
+            Assert.Equal((double)(b / 255f), doubles[b]);
+        }
+
+        for (int length = 0; length <= MaxLength; length++)
+        {
+            byte[] x = [.. Enumerable.Range(0, length).Select(i => (byte)((i * 37) + 11))];
+            var y = new double[length + 1];
+            y[length] = -1;
+            NormalizeBytes.Divide<double>(isa, x, 255f, y.AsSpan(0, length));
+            Assert.Equal([.. x.Select(v => (double)(v / 255f)), -1.0], y);
+        }
+    }
+
     [Fact]
     public void Sigmoid_of_extremes_saturates_without_nan()
     {

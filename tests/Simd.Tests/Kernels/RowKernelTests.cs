@@ -79,6 +79,64 @@ public class RowKernelTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Softmax_cross_entropy_in_double_in_place_and_within_its_rows(IsaPath isa)
+    {
+        foreach (int cols in (int[])[1, 2, 4, 7, 8, 9, 10, 16, 17, 40])
+        {
+            const int rows = 11;
+            const int guard = 20;
+            double[] logits = Reference.Random<double>(rows * cols, (ulong)cols + 77, -6, 6);
+            byte[] labels = [.. Enumerable.Range(0, rows).Select(i => (byte)((i * 3) % cols))];
+            var losses = new double[rows];
+            var gradient = new double[(rows * cols) + guard];
+            gradient.AsSpan(rows * cols).Fill(-99);
+            SoftmaxCrossEntropy.ForwardBackward<double>(isa, logits, labels, rows, cols, 32, losses, gradient);
+            Assert.All(gradient[(rows * cols)..], v => Assert.Equal(-99, v)); // nothing written past the rows
+
+            double[] inPlace = (double[])logits.Clone();
+            var inPlaceLosses = new double[rows];
+            SoftmaxCrossEntropy.ForwardBackward<double>(isa, inPlace, labels, rows, cols, 32, inPlaceLosses, inPlace);
+            Assert.Equal(gradient[..(rows * cols)], inPlace);
+            Assert.Equal(losses, inPlaceLosses);
+
+            for (int r = 0; r < rows; r++)
+            {
+                var expectedGradient = new double[cols];
+                double expectedLoss = SoftmaxCrossEntropy.RowReference<double>(logits.AsSpan(r * cols, cols), labels[r], 32, expectedGradient);
+                Assert.True(Math.Abs(losses[r] - expectedLoss) <= (1e-14 * expectedLoss) + 1e-15, $"loss {isa} cols={cols} row={r}");
+                for (int j = 0; j < cols; j++)
+                {
+                    double expected = expectedGradient[j];
+                    Assert.True(Math.Abs(gradient[(r * cols) + j] - expected) <= (1e-14 * Math.Abs(expected)) + (8 * Reference.UnitRoundoff<double>() / 32),
+                        $"gradient {isa} cols={cols} [{r},{j}]");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Partial_vectors_touch_only_their_lanes()
+    {
+        double[] source = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        foreach (int count in (int[])[1, 2, 3])
+        {
+            V128<double> fill = V128<double>.Create(-1);
+            V128<double> loaded = Partial<double, V128<double>>.Load(ref source[8], 0, Math.Min(count, 2), fill);
+            Assert.Equal(9, V128<double>.GetElement(loaded, 0));
+            Assert.Equal(count >= 2 ? 10 : -1, V128<double>.GetElement(loaded, 1));
+
+            var destination = new double[4];
+            Partial<double, V256<double>>.Store(V256<double>.Create(7), ref destination[0], 1, count);
+            Assert.Equal([0, .. Enumerable.Repeat(7.0, count), .. Enumerable.Repeat(0.0, 3 - count)], destination);
+
+            var viaMask = new double[4];
+            V256<double>.StoreFirst(V256<double>.Create(7), ref viaMask[0], 1, count);
+            Assert.Equal(destination, viaMask);
+        }
+    }
+
     [Fact]
     public void Softmax_cross_entropy_rejects_a_label_outside_the_columns()
     {
@@ -119,7 +177,7 @@ public class RowKernelTests
         Assert.Equal(0, RowArgMax.CountMatches<float>(isa, x, [1, 3, 2], 3, 4));
         Assert.Equal(1, RowArgMax.Reference<float>(x.AsSpan(4, 4)));
 
-        foreach (int cols in (int[])[1, 2, 9, 10, 16, 17, 31, 64])
+        foreach (int cols in (int[])[1, 2, 3, 4, 5, 8, 9, 10, 16, 17, 31, 64])
         {
             const int rows = 50;
             double[] values = Reference.Random<double>(rows * cols, (ulong)cols);
@@ -127,6 +185,8 @@ public class RowKernelTests
             labels[0] = (byte)((labels[0] + 1) % Math.Max(cols, 1));
             int expected = cols == 1 ? rows : rows - 1;
             Assert.Equal(expected, RowArgMax.CountMatches<double>(isa, values, labels, rows, cols));
+            float[] singles = [.. values.Select(v => (float)v)];
+            Assert.Equal(expected, RowArgMax.CountMatches<float>(isa, singles, labels, rows, cols));
         }
     }
 }

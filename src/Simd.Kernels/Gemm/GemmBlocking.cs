@@ -1,0 +1,44 @@
+namespace Simd.Kernels;
+
+/// <summary>
+/// Every blocking constant of the GEMM, in one place, named by the tile it sets.
+/// A tile is rows x vectors of C held in registers; the vector count times the lanes is its width.
+/// </summary>
+internal static class GemmBlocking
+{
+    /// <summary>512-bit tile: 8 rows x 3 vectors = 24 accumulators + 3 B vectors + 1 broadcast of 32 registers (8x48 floats, 8x24 doubles).</summary>
+    public const int Rows512 = 8;
+
+    /// <inheritdoc cref="Rows512"/>
+    public const int Vectors512 = 3;
+
+    /// <summary>256-bit tile: BLIS's 6 x 16 for AVX2 — 12 accumulators + 2 B vectors + 1 broadcast of 16 registers.</summary>
+    public const int Rows256 = 6;
+
+    /// <inheritdoc cref="Rows256"/>
+    public const int Vectors256 = 2;
+
+    /// <summary>128-bit tile: the same 6 x 2 vectors, 15 of 16 registers.</summary>
+    public const int Rows128 = 6;
+
+    /// <inheritdoc cref="Rows128"/>
+    public const int Vectors128 = 2;
+
+    /// <summary>Dot-product tail tile: 4 rows x 2 columns of C, 8 accumulators running along k.</summary>
+    public const int DotRows = 4;
+
+    /// <inheritdoc cref="DotRows"/>
+    public const int DotColumns = 2;
+
+    /// <summary>
+    /// From this many rows of a row-major A on, each tile prefetches the next tile's rows into L2 as it
+    /// goes: evaluation's 60,000 x 784 streams from memory and would otherwise stall the tile on every new line.
+    /// </summary>
+    public const int PrefetchMinRows = 512;
+
+    /// <summary>
+    /// The dot-product tail pays when k spans at least this many vectors (its lane sums are paid once per
+    /// element) and the leftover columns are at most half a vector (else one zero-padded vector wastes less).
+    /// </summary>
+    public const int DotMinVectorsOfK = 4;
+}
