@@ -4,6 +4,18 @@ namespace Simd.Bench;
 
 public static class Program
 {
-    /// <summary>Runs the benchmarks chosen on the command line (BenchmarkDotNet's switcher: --filter, --list, --job ...).</summary>
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    /// <summary>
+    /// `--short` runs the headline cases in about a minute; anything else goes to BenchmarkDotNet's
+    /// switcher (--filter, --list, --job, --envVars ...).
+    /// </summary>
+    public static void Main(string[] args)
+    {
+        if (args.Length == 1 && args[0] == "--short")
+        {
+            ShortMode.Run();
+            return;
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
 }
