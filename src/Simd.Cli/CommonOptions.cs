@@ -66,6 +66,20 @@ internal static class CommonOptions
         HelpName = "N",
     };
 
+    public static Option<int> Threads()
+    {
+        var option = new Option<int>("--threads")
+        {
+            Description = $"Worker threads sharing each step, the main thread included (default: the processor count, {Environment.ProcessorCount} here). Results are bitwise the same for any count.",
+            DefaultValueFactory = _ => Environment.ProcessorCount,
+            HelpName = "N",
+        };
+        return Check(option, value => value is < 1 or > MaxThreads ? $"--threads must be between 1 and {MaxThreads} (got {value})" : null);
+    }
+
+    /// <summary>More threads than this is a typo, not a machine.</summary>
+    public const int MaxThreads = 1024;
+
     public static Option<string> Activation() =>
         Choice("--activation", "sigmoid", "Hidden activation: sigmoid (the book's ch. 4) or relu (ch. 5).", "sigmoid", "relu");
 

@@ -1,22 +1,28 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+using Simd.Kernels;
 
 namespace Simd.Training;
 
 /// <summary>
-/// Images normalized as the book's load_mnist(normalize=True) does, and their class labels.
-/// The book divides in float32 (<c>x.astype(np.float32) / 255.0</c>) and numpy then widens to
-/// float64 when it meets the float64 weights; we do the same, so a double run sees the very
-/// values the book's run sees.
+/// Images and their class labels. The pixels stay bytes (a quarter of float32's memory traffic: the
+/// evaluation and the batch sampling read them from memory every time) and are normalized as they are
+/// copied out, exactly as the book's load_mnist(normalize=True): float32(pixel) / 255 — and, for a
+/// double network, that float32 value widened, as numpy widens it against the float64 weights.
 /// </summary>
 public sealed class Dataset<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly T[] _images;  // [Count, Features]
+    /// <summary>The divisor of the normalization: pixels 0-255 become [0, 1].</summary>
+    public const float PixelScale = 255f;
+
+    private readonly byte[] _pixels; // [Count, Features]
     private readonly byte[] _labels; // [Count]
 
-    private Dataset(T[] images, byte[] labels, int count, int features, int classCount)
+    private Dataset(byte[] pixels, byte[] labels, int count, int features, int classCount)
     {
-        _images = images;
+        _pixels = pixels;
         _labels = labels;
         Count = count;
         Features = features;
@@ -32,14 +38,11 @@ public sealed class Dataset<T>
     /// <summary>Number of classes; every label is below it (10 for MNIST).</summary>
     public int ClassCount { get; }
 
-    /// <summary>All images, row-major: [Count, Features], values in [0, 1].</summary>
-    public ReadOnlySpan<T> Images => _images;
+    /// <summary>All pixels, 0-255, row-major: [Count, Features].</summary>
+    public ReadOnlySpan<byte> Pixels => _pixels;
 
     /// <summary>All labels: [Count].</summary>
     public ReadOnlySpan<byte> Labels => _labels;
-
-    /// <summary>One image: [Features].</summary>
-    public ReadOnlySpan<T> Image(int index) => _images.AsSpan(index * Features, Features);
 
     /// <summary>Builds a dataset from raw pixels 0-255 ([count, features]) and labels ([count], each &lt; classCount).</summary>
     public static Dataset<T> FromBytes(ReadOnlySpan<byte> pixels, ReadOnlySpan<byte> labels, int count, int features, int classCount)
@@ -55,26 +58,48 @@ public sealed class Dataset<T>
             throw new ArgumentException($"every label must be below the class count {classCount}");
         }
 
-        T[] images = GC.AllocateUninitializedArray<T>(count * features, pinned: true);
-        for (int i = 0; i < images.Length; i++)
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
         {
-            images[i] = Normalize(pixels[i]);
+            throw new NotSupportedException($"element type {typeof(T).Name}: the kernels support float and double");
         }
 
-        return new Dataset<T>(images, labels.ToArray(), count, features, classCount);
+        return new Dataset<T>(pixels.ToArray(), labels.ToArray(), count, features, classCount);
     }
 
     /// <summary>The book's normalization of one pixel: float32(p) / 255, then widened to T.</summary>
-    public static T Normalize(byte pixel) => T.CreateTruncating(pixel / 255f);
+    public static T Normalize(byte pixel) => NormalizeBytes.Reference<T>(pixel, PixelScale);
 
-    /// <summary>A copy of the images and labels at <paramref name="indices"/> (for small fixed batches: gradcheck, compare).</summary>
+    /// <summary>Images [start, start + count), normalized, into <paramref name="destination"/> ([count, Features]).</summary>
+    public void CopyImages(IsaPath isa, int start, int count, Span<T> destination) =>
+        NormalizeBytes.Divide(isa, _pixels.AsSpan(start * Features, count * Features), PixelScale, destination[..(count * Features)]);
+
+    /// <summary>
+    /// Asks the CPU to bring image <paramref name="index"/> into the L2 cache (a hint; nothing on CPUs
+    /// without prefetch instructions). Training prefetches the next batch while it computes this one:
+    /// a batch is 100 images scattered over the whole set, which on demand cost as much as the gradient.
+    /// </summary>
+    public unsafe void Prefetch(int index)
+    {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
+        ref byte start = ref _pixels[index * Features];
+        for (int offset = 0; offset < Features; offset += 64)
+        {
+            Sse.Prefetch1(Unsafe.AsPointer(ref Unsafe.Add(ref start, offset)));
+        }
+    }
+
+    /// <summary>A copy of the images (normalized) and labels at <paramref name="indices"/> (for small fixed batches: gradcheck, compare).</summary>
     public (T[] Images, byte[] Labels) Take(ReadOnlySpan<int> indices)
     {
         var images = new T[indices.Length * Features];
         var labels = new byte[indices.Length];
         for (int i = 0; i < indices.Length; i++)
         {
-            Image(indices[i]).CopyTo(images.AsSpan(i * Features));
+            CopyImages(IsaPath.Scalar, indices[i], 1, images.AsSpan(i * Features));
             labels[i] = _labels[indices[i]];
         }
 

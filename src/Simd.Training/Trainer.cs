@@ -8,15 +8,19 @@ namespace Simd.Training;
 /// The book's train_neuralnet.py: each iteration draws a batch with replacement, computes the
 /// gradient (backprop or numerical), applies SGD; every <see cref="TrainingOptions.IterationsPerEpoch"/>
 /// iterations (0, 600, 1200, ...) it measures accuracy on the whole training and test sets.
-/// The step allocates nothing: sampling, gradient, update and timing all work in the workspace.
+/// A step allocates nothing: sampling, gradient, update and timing all work in the workspace.
 /// </summary>
-public sealed class Trainer<T>
+public sealed class Trainer<T> : IDisposable
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly TrainingOptions _options;
     private readonly Dataset<T> _train;
     private readonly Dataset<T> _test;
+    private readonly T _learningRate;
+    private readonly Action<int, int> _numericalProgress;
     private Rng _sampler;
+    private int _iteration;
+    private long _gradientTicks;
 
     public Trainer(TrainingOptions options, Dataset<T> train, Dataset<T> test, IsaPath isa)
     {
@@ -30,10 +34,13 @@ public sealed class Trainer<T>
         _options = options;
         _train = train;
         _test = test;
+        _learningRate = T.CreateTruncating(options.LearningRate);
         var shape = new NetworkShape(train.Features, options.HiddenSize, train.ClassCount);
-        Network = new TwoLayerNet<T>(shape, options.Activation, isa, options.Seed, options.BatchSize);
+        Network = new TwoLayerNet<T>(shape, options.Activation, isa, options.Seed, options.BatchSize, options.Threads);
         // The sampler has its own stream, so changing the initialisation never changes the batches.
         _sampler = new Rng(~options.Seed);
+        DrawSample(Network.Workspace.NextBatchIndices[..options.BatchSize]);
+        _numericalProgress = (done, total) => NumericalProgress?.Invoke(_iteration, done, total);
     }
 
     public TwoLayerNet<T> Network { get; }
@@ -44,80 +51,107 @@ public sealed class Trainer<T>
     /// <summary>Numerical gradient only: (iteration, parameters done, parameter count), now and then.</summary>
     public Action<int, int, int>? NumericalProgress { get; set; }
 
+    /// <summary>Steps taken so far.</summary>
+    public int Iteration => _iteration;
+
+    /// <summary>Time spent in gradient (and, for backprop, the fused update) so far.</summary>
+    public double GradientSeconds => Seconds(_gradientTicks);
+
+    /// <summary>
+    /// One iteration: draw the batch, compute the gradient, apply SGD. Returns the batch loss (from the
+    /// gradient's forward pass, before the update). Allocates nothing.
+    /// </summary>
+    public T Step()
+    {
+        int batch = _options.BatchSize;
+        // This step's sample was drawn (and its images prefetched) last step; draw the next one now, in
+        // the same order from the same generator, so the batches are exactly those of drawing each in turn.
+        Workspace<T> ws = Network.Workspace;
+        ws.NextBatchIndices[..batch].CopyTo(ws.BatchIndices);
+        DrawSample(ws.NextBatchIndices[..batch]);
+
+        long start = Stopwatch.GetTimestamp();
+        T loss = _options.Gradient == GradientMethod.Backprop
+            ? Network.TrainStep(_train, batch, _learningRate)
+            : NumericalStep(batch);
+        long ticks = Stopwatch.GetTimestamp() - start;
+        _gradientTicks += ticks;
+        _iteration++;
+        TrainingEventSource.Log.Step(batch, ticks, double.CreateTruncating(loss));
+        return loss;
+    }
+
     /// <summary>Runs the whole loop and returns every evaluation row and the timings.</summary>
     public TrainingResult Run()
     {
-        Workspace<T> ws = Network.Workspace;
-        int batch = _options.BatchSize;
         int perEpoch = _options.IterationsPerEpoch(_train.Count);
-        T learningRate = T.CreateTruncating(_options.LearningRate);
-        var epochs = new List<EpochReport>(_options.Iterations / perEpoch + 1);
-        int currentIteration = 0;
-        Action<int, int>? progress = NumericalProgress is { } report ? (done, total) => report(currentIteration, done, total) : null;
-
+        var epochs = new List<EpochReport>((_options.Iterations / perEpoch) + 1);
+        TrainingEventSource.Log.RunStart(_options.Iterations, _options.BatchSize, _options.Threads, _options.HiddenSize, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
         long loopStart = Stopwatch.GetTimestamp();
-        long gradientTicks = 0, epochGradientTicks = 0, evaluationTicks = 0;
+        long evaluationTicks = 0, epochStartTicks = _gradientTicks;
+        long allocated = 0, allocationMark = 0;
+        bool warmedUp = false;
         double epochLoss = 0;
         int epochSteps = 0;
-        for (int i = 0; i < _options.Iterations; i++)
+        while (_iteration < _options.Iterations)
         {
-            currentIteration = i;
-            SampleBatch(batch);
-            long start = Stopwatch.GetTimestamp();
-            T loss = _options.Gradient == GradientMethod.Backprop
-                ? Network.Gradient(ws.BatchImages, ws.BatchLabels, batch, ws.Gradients)
-                : NumericalStep(batch, progress);
-            long elapsed = Stopwatch.GetTimestamp() - start;
-            gradientTicks += elapsed;
-            epochGradientTicks += elapsed;
-            epochLoss += double.CreateTruncating(loss);
+            int i = _iteration;
+            epochLoss += double.CreateTruncating(Step());
             epochSteps++;
-            Network.Update(ws.Gradients, learningRate);
-
             if (i % perEpoch == 0)
             {
+                if (warmedUp)
+                {
+                    allocated += GC.GetTotalAllocatedBytes(precise: true) - allocationMark;
+                }
+
                 long evalStart = Stopwatch.GetTimestamp();
                 double trainAccuracy = Network.Accuracy(_train);
                 double testAccuracy = Network.Accuracy(_test);
                 long evalTicks = Stopwatch.GetTimestamp() - evalStart;
                 evaluationTicks += evalTicks;
-                var row = new EpochReport(epochs.Count, i, Seconds(epochGradientTicks), epochLoss / epochSteps,
+                var row = new EpochReport(epochs.Count, i, Seconds(_gradientTicks - epochStartTicks), epochLoss / epochSteps,
                     trainAccuracy, testAccuracy, Seconds(evalTicks));
                 epochs.Add(row);
+                TrainingEventSource.Log.Epoch(row.Epoch, row.Iteration, row.TrainAccuracy, row.TestAccuracy, row.Loss, row.GradientSeconds);
                 Evaluated?.Invoke(row);
-                epochGradientTicks = 0;
+                epochStartTicks = _gradientTicks;
                 epochLoss = 0;
                 epochSteps = 0;
+                warmedUp = true;
+                allocationMark = GC.GetTotalAllocatedBytes(precise: true);
             }
         }
 
-        return new TrainingResult(epochs, _options.Iterations, Seconds(Stopwatch.GetTimestamp() - loopStart),
-            Seconds(gradientTicks), Seconds(evaluationTicks));
+        if (warmedUp && (_options.Iterations - 1) % perEpoch != 0)
+        {
+            allocated += GC.GetTotalAllocatedBytes(precise: true) - allocationMark;
+        }
+
+        var result = new TrainingResult(epochs, _iteration, Seconds(Stopwatch.GetTimestamp() - loopStart), GradientSeconds, Seconds(evaluationTicks), allocated);
+        TrainingEventSource.Log.RunStop(result.Iterations, result.TotalSeconds, result.GradientSeconds, result.EvaluationSeconds);
+        return result;
     }
 
-    /// <summary>np.random.choice(train_size, batch_size): indices drawn with replacement; copies images and labels in.</summary>
-    private void SampleBatch(int batch)
+    public void Dispose() => Network.Dispose();
+
+    /// <summary>np.random.choice(train_size, batch_size): indices drawn with replacement.</summary>
+    private void DrawSample(Span<int> indices)
     {
-        Workspace<T> ws = Network.Workspace;
-        Span<int> indices = ws.BatchIndices[..batch];
-        Span<T> images = ws.BatchImages;
-        Span<byte> labels = ws.BatchLabels;
-        ReadOnlySpan<byte> trainLabels = _train.Labels;
-        int features = _train.Features;
-        for (int r = 0; r < batch; r++)
+        for (int r = 0; r < indices.Length; r++)
         {
-            int index = _sampler.NextInt(_train.Count);
-            indices[r] = index;
-            _train.Image(index).CopyTo(images.Slice(r * features, features));
-            labels[r] = trainLabels[index];
+            indices[r] = _sampler.NextInt(_train.Count);
         }
     }
 
-    private T NumericalStep(int batch, Action<int, int>? progress)
+    private T NumericalStep(int batch)
     {
         Workspace<T> ws = Network.Workspace;
-        Network.NumericalGradient(ws.BatchImages, ws.BatchLabels, batch, ws.Gradients, progress);
-        return Network.Loss(ws.BatchImages, ws.BatchLabels, batch);
+        Network.GatherBatch(_train, batch);
+        Network.NumericalGradient(ws.BatchImagesMemory, ws.BatchLabelsMemory, batch, ws.GradientsMemory, _numericalProgress);
+        T loss = Network.Loss(ws.BatchImages, ws.BatchLabels, batch);
+        Network.Update(ws.Gradients, _learningRate);
+        return loss;
     }
 
     private static double Seconds(long ticks) => ticks / (double)Stopwatch.Frequency;

@@ -17,6 +17,9 @@ public sealed record TrainingOptions
 
     public ulong Seed { get; init; } = BookDefaults.Seed;
 
+    /// <summary>Worker threads sharing each step (1 = the calling thread alone). Results do not depend on it.</summary>
+    public int Threads { get; init; } = 1;
+
     /// <summary>Throws <see cref="ArgumentException"/> with a one-line message for the user.</summary>
     public void Validate(int trainCount)
     {
@@ -38,6 +41,11 @@ public sealed record TrainingOptions
         if (HiddenSize < 1)
         {
             throw new ArgumentException($"--hidden must be at least 1 (got {HiddenSize})");
+        }
+
+        if (Threads < 1)
+        {
+            throw new ArgumentException($"--threads must be at least 1 (got {Threads})");
         }
 
         if (trainCount < 1)

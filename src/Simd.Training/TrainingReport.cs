@@ -17,8 +17,14 @@ public readonly record struct EpochReport(
 /// <param name="TotalSeconds">Wall time of the loop (steps and evaluations; loading data excluded).</param>
 /// <param name="GradientSeconds">Time in gradient computation.</param>
 /// <param name="EvaluationSeconds">Time in evaluation.</param>
+/// <param name="SteadyAllocatedBytes">
+/// Bytes allocated, by any thread of the process, during the steps after the warm-up (the first step and
+/// the first evaluation): GC.GetTotalAllocatedBytes(precise: true) summed around the runs of steps, the
+/// evaluations and the reporting left out. 0 is the promise for backprop.
+/// </param>
 public sealed record TrainingResult(
-    IReadOnlyList<EpochReport> Epochs, int Iterations, double TotalSeconds, double GradientSeconds, double EvaluationSeconds)
+    IReadOnlyList<EpochReport> Epochs, int Iterations, double TotalSeconds, double GradientSeconds, double EvaluationSeconds,
+    long SteadyAllocatedBytes)
 {
     /// <summary>The last evaluation: what the book reports as the result.</summary>
     public EpochReport Final => Epochs[^1];

@@ -3,46 +3,92 @@ namespace Simd.Training;
 /// <summary>The book's numerical_gradient (ch. 4): central differences, one parameter at a time.</summary>
 public sealed partial class TwoLayerNet<T>
 {
-    /// <summary>How often (in parameters) the numerical gradient reports progress.</summary>
-    private const int ProgressInterval = 256;
+    private readonly NumericalWork _numerical;
 
     /// <summary>
     /// The naive numerical gradient, exactly the book's method: for every parameter in buffer order
     /// (W1, b1, W2, b2, row-major) set p + h and compute the loss with a full forward pass over the
     /// batch, then p - h and again, restore p, and take (L+ - L-) / 2h with h = 1e-4.
-    /// The perturbations are made on a private copy of the parameters, so the network's own
-    /// parameters are never disturbed.
+    /// The workers share the parameters out (in chunks, first come first served); each perturbs its
+    /// own copy of the parameters and runs its own forward passes, so the network's parameters are never
+    /// disturbed and every element comes out bitwise the same for any number of threads.
     /// </summary>
-    /// <param name="progress">Called now and then with (parameters done, parameter count); may be null.</param>
-    public void NumericalGradient(ReadOnlySpan<T> x, ReadOnlySpan<byte> labels, int batch, Span<T> gradients, Action<int, int>? progress = null)
+    /// <param name="progress">Called on the calling thread now and then with (parameters done, parameter count); may be null.</param>
+    public void NumericalGradient(ReadOnlyMemory<T> x, ReadOnlyMemory<byte> labels, int batch, Memory<T> gradients, Action<int, int>? progress = null)
     {
-        CheckBatch(x, labels, batch);
-        int count = Shape.ParameterCount;
-        if (gradients.Length < count)
+        CheckBatch(x.Length, labels.Length, batch);
+        if (gradients.Length < Shape.ParameterCount)
         {
-            throw new ArgumentException($"gradients needs {count} elements", nameof(gradients));
+            throw new ArgumentException($"gradients needs {Shape.ParameterCount} elements", nameof(gradients));
         }
 
-        const int worker = 0;
-        Span<T> p = Workspace.WorkerParameters(worker);
-        Parameters.CopyTo(p);
-        T h = T.CreateTruncating(BookDefaults.NumericalGradientStep);
-        T twoH = h + h;
-        for (int i = 0; i < count; i++)
+        _numerical.Set(x, labels, batch, gradients, progress);
+        _pool.Run(_numerical);
+        progress?.Invoke(Shape.ParameterCount, Shape.ParameterCount);
+    }
+
+    private sealed class NumericalWork(TwoLayerNet<T> network) : IParallelWork
+    {
+        /// <summary>Parameters claimed at a time: small enough to balance the workers, large enough to make claiming free.</summary>
+        private const int Chunk = 16;
+
+        /// <summary>How often (in parameters) worker 0 reports progress.</summary>
+        private const int ProgressInterval = 256;
+
+        private ReadOnlyMemory<T> _x;
+        private ReadOnlyMemory<byte> _labels;
+        private Memory<T> _gradients;
+        private Action<int, int>? _progress;
+        private int _batch;
+        private int _next;
+
+        public void Set(ReadOnlyMemory<T> x, ReadOnlyMemory<byte> labels, int batch, Memory<T> gradients, Action<int, int>? progress)
         {
-            T saved = p[i];
-            p[i] = saved + h;
-            T lossPlus = LossWith(p, x, labels, batch, worker);
-            p[i] = saved - h;
-            T lossMinus = LossWith(p, x, labels, batch, worker);
-            p[i] = saved;
-            gradients[i] = (lossPlus - lossMinus) / twoH;
-            if (progress is not null && (i + 1) % ProgressInterval == 0)
+            _x = x;
+            _labels = labels;
+            _batch = batch;
+            _gradients = gradients;
+            _progress = progress;
+            _next = 0;
+        }
+
+        public void Execute(int worker, int workerCount)
+        {
+            int count = network.Shape.ParameterCount;
+            Span<T> p = network.Workspace.WorkerParameters(worker);
+            network.Parameters.CopyTo(p);
+            ReadOnlySpan<T> x = _x.Span;
+            ReadOnlySpan<byte> labels = _labels.Span;
+            Span<T> gradients = _gradients.Span;
+            T h = T.CreateTruncating(BookDefaults.NumericalGradientStep);
+            T twoH = h + h;
+            int reported = 0;
+            while (true)
             {
-                progress(i + 1, count);
+                int start = Interlocked.Add(ref _next, Chunk) - Chunk;
+                if (start >= count)
+                {
+                    return;
+                }
+
+                int end = Math.Min(count, start + Chunk);
+                for (int i = start; i < end; i++)
+                {
+                    T saved = p[i];
+                    p[i] = saved + h;
+                    T lossPlus = network.LossWith(p, x, labels, _batch, worker);
+                    p[i] = saved - h;
+                    T lossMinus = network.LossWith(p, x, labels, _batch, worker);
+                    p[i] = saved;
+                    gradients[i] = (lossPlus - lossMinus) / twoH;
+                }
+
+                if (worker == 0 && _progress is { } progress && start - reported >= ProgressInterval)
+                {
+                    reported = start;
+                    progress(Math.Min(Volatile.Read(ref _next), count), count);
+                }
             }
         }
-
-        progress?.Invoke(count, count);
     }
 }

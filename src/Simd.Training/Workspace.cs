@@ -17,7 +17,9 @@ public sealed class Workspace<T>
 
     private readonly T[] _buffer;
     private readonly byte[] _batchLabels;
+    private readonly byte[][] _workerBatchLabels;
     private readonly int[] _batchIndices;
+    private readonly int[] _nextBatchIndices;
     private readonly Segment _parameters, _gradients, _batchImages, _hidden, _logits, _outputGradient, _hiddenGradient, _rowLosses;
     private readonly WorkerSegments[] _workers;
 
@@ -52,6 +54,8 @@ public sealed class Workspace<T>
         for (int w = 0; w < workerCount; w++)
         {
             _workers[w] = new WorkerSegments(
+                BatchImages: layout.Take((long)b * shape.InputSize), // [B, in]  this worker's own copy of the whole batch
+                Images: layout.Take((long)evaluationChunkRows * shape.InputSize), // [chunk, in]  normalized images to evaluate
                 Parameters: layout.Take(p),                          // [P]  a private copy to perturb
                 Hidden: layout.Take((long)scratchRows * h),          // [rows, hidden]
                 Logits: layout.Take((long)scratchRows * o),          // [rows, out]
@@ -62,6 +66,13 @@ public sealed class Workspace<T>
         BaseOffset = AlignedStart(_buffer);
         _batchLabels = GC.AllocateArray<byte>(b, pinned: true);
         _batchIndices = GC.AllocateArray<int>(b, pinned: true);
+        _nextBatchIndices = GC.AllocateArray<int>(b, pinned: true);
+        _workerBatchLabels = new byte[workerCount][];
+        for (int w = 0; w < workerCount; w++)
+        {
+            // Padded to a cache line each, so two workers never write the same line.
+            _workerBatchLabels[w] = GC.AllocateArray<byte>(b + AlignmentBytes, pinned: true);
+        }
     }
 
     public NetworkShape Shape { get; }
@@ -89,8 +100,33 @@ public sealed class Workspace<T>
     /// <summary>The current batch's labels, [maxBatch].</summary>
     public Span<byte> BatchLabels => _batchLabels;
 
+    /// <summary><see cref="BatchImages"/>, for work handed to other threads.</summary>
+    public Memory<T> BatchImagesMemory => _buffer.AsMemory(BaseOffset + _batchImages.Offset, _batchImages.Length);
+
+    /// <summary><see cref="BatchLabels"/>, for work handed to other threads.</summary>
+    public Memory<byte> BatchLabelsMemory => _batchLabels;
+
+    /// <summary><see cref="Gradients"/>, for work handed to other threads.</summary>
+    public Memory<T> GradientsMemory => _buffer.AsMemory(BaseOffset + _gradients.Offset, _gradients.Length);
+
     /// <summary>The current batch's sample indices into the training set, [maxBatch].</summary>
     public Span<int> BatchIndices => _batchIndices;
+
+    /// <summary>The next batch's sample indices, drawn a step ahead so its images can be prefetched, [maxBatch].</summary>
+    public Span<int> NextBatchIndices => _nextBatchIndices;
+
+    /// <summary>
+    /// Worker <paramref name="worker"/>'s own copy of the whole batch, [maxBatch, in]: every worker
+    /// normalizes all the images itself, so the weight-gradient phase, which needs every row, reads
+    /// only its own cache (a row another core wrote costs more to fetch than to normalize again).
+    /// </summary>
+    public Span<T> WorkerBatchImages(int worker) => View(_workers[worker].BatchImages);
+
+    /// <summary><see cref="WorkerBatchImages"/>, for work handed to other threads.</summary>
+    public Memory<T> WorkerBatchImagesMemory(int worker) => _buffer.AsMemory(BaseOffset + _workers[worker].BatchImages.Offset, _workers[worker].BatchImages.Length);
+
+    /// <summary>Worker <paramref name="worker"/>'s own copy of the batch's labels, [maxBatch].</summary>
+    public Span<byte> WorkerBatchLabels(int worker) => _workerBatchLabels[worker].AsSpan(0, MaxBatch);
 
     /// <summary>Hidden activations A1 = act(X·W1 + b1), [maxBatch, hidden].</summary>
     public Span<T> Hidden => View(_hidden);
@@ -106,6 +142,9 @@ public sealed class Workspace<T>
 
     /// <summary>Per-row losses, [maxBatch], summed in row order into the batch loss.</summary>
     public Span<T> RowLosses => View(_rowLosses);
+
+    /// <summary>Worker <paramref name="worker"/>'s evaluation images, normalized, [chunk, in].</summary>
+    public Span<T> WorkerImages(int worker) => View(_workers[worker].Images);
 
     /// <summary>Worker <paramref name="worker"/>'s private parameter copy, [P].</summary>
     public Span<T> WorkerParameters(int worker) => View(_workers[worker].Parameters);
@@ -134,7 +173,7 @@ public sealed class Workspace<T>
 
     private readonly record struct Segment(int Offset, int Length);
 
-    private readonly record struct WorkerSegments(Segment Parameters, Segment Hidden, Segment Logits, Segment RowLosses);
+    private readonly record struct WorkerSegments(Segment BatchImages, Segment Images, Segment Parameters, Segment Hidden, Segment Logits, Segment RowLosses);
 
     /// <summary>Hands out consecutive segments, each rounded up to whole 64-byte lines.</summary>
     private sealed class Layout

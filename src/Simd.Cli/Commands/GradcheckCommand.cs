@@ -36,12 +36,13 @@ internal static class GradcheckCommand
         CommonOptions.Check(tolerance, value =>
             value is not { } v || CommonOptions.IsPositiveFinite(v) ? null : $"--tolerance must be a positive finite number (got {Format.Number(v)})");
         Option<string?> isa = CommonOptions.Isa();
+        Option<int> threads = CommonOptions.Threads();
 
         var command = new Command("gradcheck",
             "Check backprop against the numerical gradient on the first training images (the book's gradient_check.py): " +
             "per parameter the mean and max absolute difference and the max relative error. Exit code 1 above the tolerance.")
         {
-            data, images, hidden, activation, precision, seed, tolerance, isa,
+            data, images, hidden, activation, precision, seed, tolerance, isa, threads,
         };
 
         command.SetAction((parseResult, cancellationToken) =>
@@ -57,7 +58,7 @@ internal static class GradcheckCommand
             }
 
             var settings = new Settings(count, parseResult.GetValue(hidden), CommonOptions.ParseActivation(parseResult.GetValue(activation)!),
-                parseResult.GetValue(seed), path, parseResult.GetValue(tolerance));
+                parseResult.GetValue(seed), path, parseResult.GetValue(tolerance), parseResult.GetValue(threads));
             bool single = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!) == Precision.Single;
             int code = single
                 ? Run<float>(settings, mnist, parseResult.InvocationConfiguration.Output, error)
@@ -76,11 +77,11 @@ internal static class GradcheckCommand
         int[] first = [.. Enumerable.Range(0, settings.Images)];
         (T[] x, byte[] t) = train.Take(first);
         var shape = new NetworkShape(MnistFiles.PixelsPerImage, settings.Hidden, MnistFiles.ClassCount);
-        var network = new TwoLayerNet<T>(shape, settings.Activation, settings.Isa, settings.Seed, settings.Images);
+        using var network = new TwoLayerNet<T>(shape, settings.Activation, settings.Isa, settings.Seed, settings.Images, settings.Threads);
 
         output.WriteLine(
             $"gradcheck: first {settings.Images} training images, {shape} {(settings.Activation == Activation.Relu ? "relu" : "sigmoid")}, " +
-            $"{(single ? "single" : "double")} precision, seed {settings.Seed}, {Isa.Name(settings.Isa)} kernels, " +
+            $"{(single ? "single" : "double")} precision, seed {settings.Seed}, {Isa.Name(settings.Isa)} kernels, {settings.Threads} threads, " +
             $"h = {Format.Number(BookDefaults.NumericalGradientStep)}");
 
         var backprop = new T[shape.ParameterCount];
@@ -111,5 +112,5 @@ internal static class GradcheckCommand
         return pass ? ExitCodes.Success : ExitCodes.GradientCheckFailed;
     }
 
-    private sealed record Settings(int Images, int Hidden, Activation Activation, ulong Seed, IsaPath Isa, double? Tolerance);
+    private sealed record Settings(int Images, int Hidden, Activation Activation, ulong Seed, IsaPath Isa, double? Tolerance, int Threads);
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -14,10 +15,11 @@ internal static class InfoCommand
     public static Command Create()
     {
         Option<string?> isa = CommonOptions.Isa();
+        Option<int> threads = CommonOptions.Threads();
         var command = new Command("info",
             "Show the CPU, the kernel ISA paths it supports and the one chosen, vector widths, threads and the runtime (JIT or Native AOT).")
         {
-            isa,
+            isa, threads,
         };
         command.SetAction(parseResult =>
         {
@@ -35,14 +37,18 @@ internal static class InfoCommand
                 $"vectors:      Vector128 {Accelerated(Vector128.IsHardwareAccelerated)}, Vector256 {Accelerated(Vector256.IsHardwareAccelerated)}, " +
                 $"Vector512 {Accelerated(Vector512.IsHardwareAccelerated)}; Vector<T> is {System.Numerics.Vector<byte>.Count * 8} bits; " +
                 $"{Isa.Name(chosen)} holds {LanesOf(chosen, 4)} floats or {LanesOf(chosen, 8)} doubles");
-            output.WriteLine($"threads:      {Environment.ProcessorCount} logical processors");
+            output.WriteLine($"threads:      {parseResult.GetValue(threads)} workers; {Environment.ProcessorCount} logical processors");
             output.WriteLine(
-                $"runtime:      {RuntimeInformation.FrameworkDescription}, {(RuntimeFeature.IsDynamicCodeCompiled ? "JIT" : "Native AOT")}, " +
+                $"runtime:      {RuntimeInformation.FrameworkDescription}, {(RuntimeFeature.IsDynamicCodeCompiled ? "JIT (code compiled for this CPU as it runs)" : $"Native AOT compiled for {CompiledIsa()}")}, " +
                 $"{RuntimeInformation.RuntimeIdentifier}");
             return ExitCodes.Success;
         });
         return command;
     }
+
+    /// <summary>The instruction set a native binary was compiled for (the SimdIsa build property).</summary>
+    internal static string CompiledIsa() =>
+        typeof(InfoCommand).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "SimdIsa")?.Value ?? "an unknown ISA";
 
     private static string Accelerated(bool accelerated) => accelerated ? "accelerated" : "not accelerated";
 

@@ -23,12 +23,13 @@ internal static class TrainCommand
         Option<string> precision = CommonOptions.Precision("single");
         Option<ulong> seed = CommonOptions.Seed();
         Option<string?> isa = CommonOptions.Isa();
+        Option<int> threads = CommonOptions.Threads();
 
         var command = new Command("train",
             "Train the two-layer network on MNIST as the book's train_neuralnet.py: SGD on batches drawn with replacement, " +
             "accuracy on all train and test images every epoch (train size / batch iterations).")
         {
-            data, iterations, batch, learningRate, hidden, activation, gradient, precision, seed, isa,
+            data, iterations, batch, learningRate, hidden, activation, gradient, precision, seed, isa, threads,
         };
 
         command.SetAction((parseResult, cancellationToken) =>
@@ -46,6 +47,7 @@ internal static class TrainCommand
                     ? GradientMethod.Numerical
                     : GradientMethod.Backprop,
                 Seed = parseResult.GetValue(seed),
+                Threads = parseResult.GetValue(threads),
             };
             IsaPath path = CommonOptions.ResolveIsa(parseResult.GetValue(isa));
             string? dataOption = parseResult.GetValue(data);
@@ -64,21 +66,23 @@ internal static class TrainCommand
     {
         Dataset<T> train = DataAccess.ToDataset<T>(mnist.Train);
         Dataset<T> test = DataAccess.ToDataset<T>(mnist.Test);
-        Trainer<T> trainer;
         try
         {
-            trainer = new Trainer<T>(options, train, test, isa);
+            options.Validate(train.Count);
         }
         catch (ArgumentException e)
         {
             throw new UsageException(e.Message);
         }
 
+        using var trainer = new Trainer<T>(options, train, test, isa);
+
         string precision = typeof(T) == typeof(float) ? "single" : "double";
         output.WriteLine(
             $"train: {trainer.Network.Shape} {Name(options.Activation)}, {Name(options.Gradient)} gradient, {precision} precision, " +
             $"{options.Iterations} iterations of batch {options.BatchSize}, lr {Format.Number(options.LearningRate)}, " +
-            $"seed {options.Seed}, {Isa.Name(isa)} kernels; evaluation every {options.IterationsPerEpoch(train.Count)} iterations");
+            $"seed {options.Seed}, {Isa.Name(isa)} kernels, {options.Threads} thread{(options.Threads == 1 ? "" : "s")}; " +
+            $"evaluation every {options.IterationsPerEpoch(train.Count)} iterations");
         output.WriteLine("epoch   iter   grad time (s)     loss   train acc   test acc");
         trainer.Evaluated = row => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{row.Epoch,5} {row.Iteration,6} {row.GradientSeconds,15:F6} {row.Loss,8:F4} {row.TrainAccuracy,11:F4} {row.TestAccuracy,10:F4}"));
@@ -94,6 +98,11 @@ internal static class TrainCommand
             $"total {result.TotalSeconds:F3} s: gradients {result.GradientSeconds:F3} s, evaluation {result.EvaluationSeconds:F3} s ({result.Epochs.Count} passes over {train.Count + test.Count} images), {parameterCount} parameters"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"final (iteration {final.Iteration}): train accuracy {final.TrainAccuracy:F4}, test accuracy {final.TestAccuracy:F4}"));
+        if (result.Iterations > 1)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"allocated in steps 1-{result.Iterations - 1}: {result.SteadyAllocatedBytes} bytes (whole process, GC.GetTotalAllocatedBytes; evaluation and output excluded)"));
+        }
         return ExitCodes.Success;
     }
 

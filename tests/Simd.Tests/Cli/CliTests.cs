@@ -22,7 +22,7 @@ public class CliTests
         Assert.Matches(@"(?m)^cpu:\s+\S", output);
         Assert.Matches(@"(?m)^isa paths:\s+.*scalar \(supported\)$", output);
         Assert.Matches(@"(?m)^isa chosen:\s+(scalar|vector128|vector256|vector512) \(the widest supported\)$", output);
-        Assert.Matches($@"(?m)^threads:\s+{Environment.ProcessorCount} logical processors$", output);
+        Assert.Matches($@"(?m)^threads:\s+{Environment.ProcessorCount} workers; {Environment.ProcessorCount} logical processors$", output);
         Assert.Matches(@"(?m)^runtime:\s+\.NET 10.*(JIT|Native AOT)", output);
     }
 
@@ -79,7 +79,7 @@ public class CliTests
         (int code, string output, _) = Run("compare", "--data", MnistFixture.Directory, "--batch", "5", "--hidden", "4", "--precision", "double");
         Assert.Equal(ExitCodes.Success, code);
         Assert.Contains("compare: one gradient of the 784-4-10 sigmoid network on a batch of 5 training images, double precision", output, StringComparison.Ordinal);
-        Assert.Matches(@"(?m)^backprop gradient: +\d+(\.\d+)? (ns|µs|ms|s) +\(median of 101 runs; 0\.\d\d MFLOP", output);
+        Assert.Matches(@"(?m)^backprop gradient: +\d+(\.\d+)? (ns|µs|ms|s) +\(median of 1001 runs; 0\.\d\d MFLOP", output);
         Assert.Matches(@"(?m)^numerical gradient: +\d+(\.\d+)? (µs|ms|s) +\(6,380 forward passes;", output);
         Assert.Matches(@"(?m)^numerical / backprop: [\d,]+x", output);
         Assert.Matches(@"(?m)^the two gradients agree to max \|diff\| \d\.\d\de-(0[6-9]|1\d)$", output);

@@ -90,9 +90,17 @@ public class TwoLayerNetTests
         byte[] pixels = [0, 1, 128, 254, 255, 3];
         var single = Dataset<float>.FromBytes(pixels, [0, 9], 2, 3, 10);
         var dbl = Dataset<double>.FromBytes(pixels, [0, 9], 2, 3, 10);
-        Assert.Equal([0f, 1f / 255f, 128f / 255f, 254f / 255f, 1f, 3f / 255f], single.Images.ToArray());
-        Assert.Equal((double)(128f / 255f), dbl.Images[2]);
-        Assert.NotEqual(128.0 / 255.0, dbl.Images[2]); // the book widens float32, it does not divide in float64
+        foreach (IsaPath isa in Isa.Supported)
+        {
+            var images = new float[6];
+            single.CopyImages(isa, 0, 2, images);
+            Assert.Equal([0f, 1f / 255f, 128f / 255f, 254f / 255f, 1f, 3f / 255f], images);
+            var widened = new double[6];
+            dbl.CopyImages(isa, 0, 2, widened);
+            Assert.Equal((double)(128f / 255f), widened[2]);
+            Assert.NotEqual(128.0 / 255.0, widened[2]); // the book widens float32, it does not divide in float64
+        }
+
         Assert.Throws<ArgumentException>(() => Dataset<float>.FromBytes(pixels, [0, 10], 2, 3, 10));
     }
 
