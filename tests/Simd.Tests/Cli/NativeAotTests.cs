@@ -1,0 +1,42 @@
+using Simd.Tests.Support;
+
+namespace Simd.Tests.Cli;
+
+/// <summary>The published Native AOT `simd`: it runs, reports what it was compiled for, trains and checks gradients.</summary>
+public class NativeAotTests
+{
+    [NativeFact]
+    public void Info_says_native_aot_and_the_isa_it_was_compiled_for()
+    {
+        (int code, string output, string error) = NativeBinary.Run(NativeBinary.Path!, "info");
+        Assert.True(code == 0, error);
+        Assert.Matches(@"(?m)^runtime:\s+\.NET 10.*Native AOT compiled for x86-64-v[34]", output);
+        Assert.Matches(@"(?m)^isa chosen:\s+(vector256|vector512)", output);
+    }
+
+    [NativeFact]
+    public void A_short_train_reaches_its_accuracy_and_allocates_nothing()
+    {
+        (int code, string output, string error) = NativeBinary.Run(NativeBinary.Path!, "train", "--data", MnistFixture.Directory, "--iters", "601", "--threads", "2");
+        Assert.True(code == 0, error);
+        Assert.Matches(@"(?m)^final \(iteration 600\): train accuracy 0\.(7[5-9]|8)\d*, test accuracy 0\.(7[5-9]|8)\d*$", output);
+        Assert.Contains("allocated in steps 1-600: 0 bytes", output, StringComparison.Ordinal);
+    }
+
+    [NativeFact]
+    public void Gradcheck_passes()
+    {
+        (int code, string output, string error) = NativeBinary.Run(NativeBinary.Path!, "gradcheck", "--data", MnistFixture.Directory);
+        Assert.True(code == 0, error + output);
+        Assert.Matches(@"(?m)^max relative error \d\.\d\de-0[78] <= tolerance 1\.00e-06: PASS$", output);
+    }
+
+    [NativeFact]
+    public void Bad_input_is_a_one_line_usage_error()
+    {
+        (int code, string output, string error) = NativeBinary.Run(NativeBinary.Path!, "train", "--iters", "0");
+        Assert.Equal(64, code);
+        Assert.Equal("", output);
+        Assert.Equal("simd: --iters must be a positive integer (got 0) (see 'simd train --help')", error.TrimEnd());
+    }
+}
