@@ -85,6 +85,7 @@ public sealed class FlopColumn : IColumn
         }
 
         (IsaPath isa, bool isDouble, int cores) = benchmark.PathFor(benchmarkCase);
+        isa = IsaJobs.Limit(benchmarkCase.Job, isa);
         IsaPath peakPath = _kind == Kind.PathPeak ? isa : Isa.Best;
         double peak = cores * (isDouble ? MachinePeak.GigaflopsPerSecond<double>(peakPath) : MachinePeak.GigaflopsPerSecond<float>(peakPath));
         return (100 * gflops / peak).ToString("F0", CultureInfo.InvariantCulture) + "%";

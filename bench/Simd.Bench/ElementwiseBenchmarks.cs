@@ -139,7 +139,7 @@ public class ElementwiseBenchmarks
 
                 break;
             default:
-                x.CopyTo(y, 0);
+                // In place, as ours: y += g·(-lr) — the product rounded, then the sum, as SgdUpdate does.
                 TensorPrimitives.MultiplyAdd<T>(g, -T.CreateTruncating(0.1), y, y);
                 break;
         }

@@ -5,7 +5,8 @@ namespace Simd.Bench;
 public static class Program
 {
     /// <summary>
-    /// `--short` runs the headline cases in about a minute; anything else goes to BenchmarkDotNet's
+    /// `--short` runs the headline cases in about a minute; `--isa-jobs` runs the selected benchmarks
+    /// once per ISA the JIT is held to (<see cref="IsaJobs"/>); anything else goes to BenchmarkDotNet's
     /// switcher (--filter, --list, --job, --envVars ...).
     /// </summary>
     public static void Main(string[] args)
@@ -13,6 +14,13 @@ public static class Program
         if (args.Length == 1 && args[0] == "--short")
         {
             ShortMode.Run();
+            return;
+        }
+
+        if (args.Contains(IsaJobs.Option))
+        {
+            string[] rest = [.. args.Where(a => a != IsaJobs.Option)];
+            BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest, IsaJobs.Config());
             return;
         }
 
