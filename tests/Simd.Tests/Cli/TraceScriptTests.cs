@@ -23,7 +23,7 @@ public class TraceScriptTests
     [TraceFact]
     public void The_trace_of_a_training_run_holds_its_epochs()
     {
-        string root = RepositoryRoot();
+        string root = RepositoryRoot.Path;
         (int code, string output, string error) = NativeBinary.Run(
             "bash", Path.Combine(root, "bench", "trace-training.sh"), NativeBinary.Path!, "--data", MnistFixture.Directory, "--threads", "2");
         Assert.True(code == 0, $"{error}\n{output}");
@@ -31,18 +31,5 @@ public class TraceScriptTests
         Assert.Matches(@"(?m)Epoch +epoch=0 iteration=0 trainAccuracy=0\.\d+ testAccuracy=0\.\d+ loss=2\.\d+ gradientSeconds=", output);
         Assert.Matches(@"(?m)Epoch +epoch=2 iteration=1200 trainAccuracy=0\.8\d* testAccuracy=0\.8\d*", output);
         Assert.Matches(@"(?m)Run/Stop +iterations=1201 totalSeconds=", output);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Simd.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Simd.sln not found above the test directory");
     }
 }

@@ -30,6 +30,14 @@ public static class MnistFixture
 
     private static string Resolve()
     {
+        // The test host runs in bin/, so a relative MNIST_DIR (CI's ../shared/data/mnist) is taken relative
+        // to the repository root, where `dotnet test` is run; child processes then inherit the absolute path.
+        string? variable = Environment.GetEnvironmentVariable(MnistLocator.EnvironmentVariable);
+        if (!string.IsNullOrEmpty(variable) && !Path.IsPathRooted(variable))
+        {
+            Environment.SetEnvironmentVariable(MnistLocator.EnvironmentVariable, Path.GetFullPath(variable, RepositoryRoot.Path));
+        }
+
         MnistLocation location = MnistLocator.Choose(null);
         if (MnistLocator.Missing(location.Directory).Count > 0)
         {
