@@ -74,6 +74,19 @@ public sealed class Dataset<T>
         NormalizeBytes.Divide(isa, _pixels.AsSpan(start * Features, count * Features), PixelScale, destination[..(count * Features)]);
 
     /// <summary>
+    /// The images (normalized) and labels at <paramref name="indices"/>, in order, into
+    /// <paramref name="images"/> ([indices.Length, Features]) and <paramref name="labels"/> ([indices.Length]).
+    /// </summary>
+    public void Gather(IsaPath isa, ReadOnlySpan<int> indices, Span<T> images, Span<byte> labels)
+    {
+        for (int r = 0; r < indices.Length; r++)
+        {
+            CopyImages(isa, indices[r], 1, images.Slice(r * Features, Features));
+            labels[r] = _labels[indices[r]];
+        }
+    }
+
+    /// <summary>
     /// Asks the CPU to bring image <paramref name="index"/> into the L2 cache (a hint; nothing on CPUs
     /// without prefetch instructions). Training prefetches the next batch while it computes this one:
     /// a batch is 100 images scattered over the whole set, which on demand cost as much as the gradient.
@@ -97,11 +110,7 @@ public sealed class Dataset<T>
     {
         var images = new T[indices.Length * Features];
         var labels = new byte[indices.Length];
-        for (int i = 0; i < indices.Length; i++)
-        {
-            CopyImages(IsaPath.Scalar, indices[i], 1, images.AsSpan(i * Features));
-            labels[i] = _labels[indices[i]];
-        }
+        Gather(IsaPath.Scalar, indices, images, labels);
 
         return (images, labels);
     }

@@ -44,18 +44,8 @@ public sealed partial class TwoLayerNet<T>
     }
 
     /// <summary>Copies the training images at <see cref="Workspace{T}.BatchIndices"/> into the batch buffers (one thread).</summary>
-    public void GatherBatch(Dataset<T> train, int batch)
-    {
-        ReadOnlySpan<int> indices = Workspace.BatchIndices[..batch];
-        Span<T> images = Workspace.BatchImages;
-        Span<byte> labels = Workspace.BatchLabels;
-        ReadOnlySpan<byte> trainLabels = train.Labels;
-        for (int r = 0; r < batch; r++)
-        {
-            train.CopyImages(Isa, indices[r], 1, images.Slice(r * Shape.InputSize, Shape.InputSize));
-            labels[r] = trainLabels[indices[r]];
-        }
-    }
+    public void GatherBatch(Dataset<T> train, int batch) =>
+        train.Gather(Isa, Workspace.BatchIndices[..batch], Workspace.BatchImages, Workspace.BatchLabels);
 
     /// <summary>Phase 1 (rows of the batch), then phase 2 (rows of the weight gradients); the loss summed in row order.</summary>
     private T RunBackprop()
@@ -138,15 +128,9 @@ public sealed partial class TwoLayerNet<T>
             if (_gatherFrom is { } train)
             {
                 // Every worker normalizes the whole batch into its own copy (see Workspace.WorkerBatchImages).
-                ReadOnlySpan<int> indices = ws.BatchIndices[..Batch];
                 Span<T> images = ws.WorkerBatchImages(worker);
                 Span<byte> batchLabels = ws.WorkerBatchLabels(worker);
-                for (int r = 0; r < Batch; r++)
-                {
-                    train.CopyImages(isa, indices[r], 1, images.Slice(r * input, input));
-                    batchLabels[r] = train.Labels[indices[r]];
-                }
-
+                train.Gather(isa, ws.BatchIndices[..Batch], images, batchLabels);
                 xAll = images;
                 labelsAll = batchLabels;
             }
