@@ -84,7 +84,11 @@ public sealed class Workspace<T>
     public int EvaluationChunkRows { get; }
 
     /// <summary>Total bytes held (for <c>simd info</c>-style reporting).</summary>
-    public long Bytes => ((long)_buffer.Length * Unsafe.SizeOf<T>()) + _batchLabels.Length + ((long)_batchIndices.Length * sizeof(int));
+    public long Bytes =>
+        ((long)_buffer.Length * Unsafe.SizeOf<T>())
+        + _batchLabels.Length
+        + ((long)(_batchIndices.Length + _nextBatchIndices.Length) * sizeof(int))
+        + _workerBatchLabels.Sum(labels => (long)labels.Length);
 
     private int BaseOffset { get; }
 
@@ -101,13 +105,13 @@ public sealed class Workspace<T>
     public Span<byte> BatchLabels => _batchLabels;
 
     /// <summary><see cref="BatchImages"/>, for work handed to other threads.</summary>
-    public Memory<T> BatchImagesMemory => _buffer.AsMemory(BaseOffset + _batchImages.Offset, _batchImages.Length);
+    public Memory<T> BatchImagesMemory => MemoryView(_batchImages);
 
     /// <summary><see cref="BatchLabels"/>, for work handed to other threads.</summary>
     public Memory<byte> BatchLabelsMemory => _batchLabels;
 
     /// <summary><see cref="Gradients"/>, for work handed to other threads.</summary>
-    public Memory<T> GradientsMemory => _buffer.AsMemory(BaseOffset + _gradients.Offset, _gradients.Length);
+    public Memory<T> GradientsMemory => MemoryView(_gradients);
 
     /// <summary>The current batch's sample indices into the training set, [maxBatch].</summary>
     public Span<int> BatchIndices => _batchIndices;
@@ -121,9 +125,6 @@ public sealed class Workspace<T>
     /// only its own cache (a row another core wrote costs more to fetch than to normalize again).
     /// </summary>
     public Span<T> WorkerBatchImages(int worker) => View(_workers[worker].BatchImages);
-
-    /// <summary><see cref="WorkerBatchImages"/>, for work handed to other threads.</summary>
-    public Memory<T> WorkerBatchImagesMemory(int worker) => _buffer.AsMemory(BaseOffset + _workers[worker].BatchImages.Offset, _workers[worker].BatchImages.Length);
 
     /// <summary>Worker <paramref name="worker"/>'s own copy of the batch's labels, [maxBatch].</summary>
     public Span<byte> WorkerBatchLabels(int worker) => _workerBatchLabels[worker].AsSpan(0, MaxBatch);
@@ -163,6 +164,8 @@ public sealed class Workspace<T>
         ((nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(span)) & (AlignmentBytes - 1)) == 0;
 
     private Span<T> View(Segment s) => _buffer.AsSpan(BaseOffset + s.Offset, s.Length);
+
+    private Memory<T> MemoryView(Segment s) => _buffer.AsMemory(BaseOffset + s.Offset, s.Length);
 
     private static unsafe int AlignedStart(T[] pinned)
     {
