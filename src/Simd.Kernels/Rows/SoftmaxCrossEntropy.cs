@@ -119,23 +119,14 @@ public static class SoftmaxCrossEntropy
         IsaPath path = cols > MaxVectorColumns ? IsaPath.Scalar : Isa.Effective(isa);
         switch (path)
         {
-            case IsaPath.Vector512 when cols <= 2 * V512<T>.Lanes:
-                SmallRows<T, V512<T>>(logits, labels, rows, cols, batchSize, rowLosses, dLogits);
-                break;
             case IsaPath.Vector512:
-                Vectors<T, V512<T>>(logits, labels, rows, cols, batchSize, rowLosses, dLogits);
-                break;
-            case IsaPath.Vector256 when cols <= 2 * V256<T>.Lanes:
-                SmallRows<T, V256<T>>(logits, labels, rows, cols, batchSize, rowLosses, dLogits);
+                Width<T, V512<T>>(logits, labels, rows, cols, batchSize, rowLosses, dLogits);
                 break;
             case IsaPath.Vector256:
-                Vectors<T, V256<T>>(logits, labels, rows, cols, batchSize, rowLosses, dLogits);
-                break;
-            case IsaPath.Vector128 when cols <= 2 * V128<T>.Lanes:
-                SmallRows<T, V128<T>>(logits, labels, rows, cols, batchSize, rowLosses, dLogits);
+                Width<T, V256<T>>(logits, labels, rows, cols, batchSize, rowLosses, dLogits);
                 break;
             case IsaPath.Vector128:
-                Vectors<T, V128<T>>(logits, labels, rows, cols, batchSize, rowLosses, dLogits);
+                Width<T, V128<T>>(logits, labels, rows, cols, batchSize, rowLosses, dLogits);
                 break;
             default:
                 for (int i = 0; i < rows; i++)
@@ -146,6 +137,21 @@ public static class SoftmaxCrossEntropy
                 }
 
                 break;
+        }
+    }
+
+    /// <summary>Rows of at most two vectors keep the whole row in registers; longer rows stream.</summary>
+    private static void Width<T, TV>(ReadOnlySpan<T> logits, ReadOnlySpan<byte> labels, int rows, int cols, int batchSize, Span<T> rowLosses, Span<T> dLogits)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : struct, IVector<TV, T>
+    {
+        if (cols <= 2 * TV.Lanes)
+        {
+            SmallRows<T, TV>(logits, labels, rows, cols, batchSize, rowLosses, dLogits);
+        }
+        else
+        {
+            Vectors<T, TV>(logits, labels, rows, cols, batchSize, rowLosses, dLogits);
         }
     }
 
