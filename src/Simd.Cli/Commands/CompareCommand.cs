@@ -14,8 +14,8 @@ internal static class CompareCommand
     private const int BackpropRuns = 1001;
 
     /// <summary>
-    /// Warm-up before timing backprop: long enough for the JIT to replace its first, quick code with
-    /// fully optimized code (tiering waits ~100 ms after the first calls), so the figure is the steady state.
+    /// Warm-up before timing backprop, so the figure is the steady state: caches, page tables and the
+    /// workers' spinning settled (and, should tiered compilation be turned back on, the JIT's final code).
     /// </summary>
     private static readonly TimeSpan BackpropWarmUp = TimeSpan.FromSeconds(1);
 

@@ -87,7 +87,7 @@ public sealed class WorkerPool : IDisposable
         }
         catch (Exception e)
         {
-            _failure ??= ExceptionDispatchInfo.Capture(e);
+            Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(e), null);
         }
 
         WaitForWorkers();
