@@ -116,23 +116,26 @@ public sealed partial class TwoLayerNet<T>
             Workspace<T> ws = network.Workspace;
             IsaPath isa = network.Isa;
             int input = shape.InputSize, hiddenSize = shape.HiddenSize, output = shape.OutputSize;
-            (int r0, int r1) = Partition.Range(Batch, worker, workerCount, Tuning.RowAlignment);
-            int rows = r1 - r0;
-            if (rows == 0)
-            {
-                return;
-            }
-
             ReadOnlySpan<T> xAll = _x.Span;
             ReadOnlySpan<byte> labelsAll = _labels.Span;
             if (_gatherFrom is { } train)
             {
-                // Every worker normalizes the whole batch into its own copy (see Workspace.WorkerBatchImages).
+                // Every worker normalizes the whole batch into its own copy (see Workspace.WorkerBatchImages),
+                // even one with no rows here: the weights phase reads every row of it. (Skipping this for a
+                // worker without rows left it computing dW1 from an earlier batch whenever the workers
+                // outnumbered the batch's row blocks.)
                 Span<T> images = ws.WorkerBatchImages(worker);
                 Span<byte> batchLabels = ws.WorkerBatchLabels(worker);
                 train.Gather(isa, ws.BatchIndices[..Batch], images, batchLabels);
                 xAll = images;
                 labelsAll = batchLabels;
+            }
+
+            (int r0, int r1) = Partition.Range(Batch, worker, workerCount, Tuning.RowAlignment);
+            int rows = r1 - r0;
+            if (rows == 0)
+            {
+                return;
             }
 
             ReadOnlySpan<T> p = network.Parameters;

@@ -74,6 +74,129 @@ public class WorkerPoolTests
         Assert.Equal([1, 1], work.Calls);
     }
 
+    /// <summary>Runs a nested Run (or Dispose) from inside Execute on the chosen worker and keeps what it threw.</summary>
+    private sealed class Nested(WorkerPool pool, int onWorker, bool dispose) : IParallelWork
+    {
+        public Exception? Thrown { get; private set; }
+
+        public void Execute(int worker, int workerCount)
+        {
+            if (worker != onWorker)
+            {
+                return;
+            }
+
+            try
+            {
+                if (dispose)
+                {
+                    pool.Dispose();
+                }
+                else
+                {
+                    pool.Run(new Recorder(workerCount));
+                }
+            }
+            catch (InvalidOperationException e)
+            {
+                Thrown = e;
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(3, 0)]
+    [InlineData(3, 2)]
+    public void Run_from_inside_a_work_is_refused_and_the_pool_keeps_working(int workers, int onWorker)
+    {
+        using var pool = new WorkerPool(workers);
+        var nested = new Nested(pool, onWorker, dispose: false);
+        pool.Run(nested);
+        Assert.NotNull(nested.Thrown);
+        Assert.Contains("another Run is in progress", nested.Thrown!.Message, StringComparison.Ordinal);
+        var work = new Recorder(workers);
+        pool.Run(work);
+        Assert.All(work.Calls, c => Assert.Equal(1, c));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void Dispose_from_inside_a_work_is_refused(int onWorker)
+    {
+        using var pool = new WorkerPool(2);
+        var nested = new Nested(pool, onWorker, dispose: true);
+        pool.Run(nested);
+        Assert.NotNull(nested.Thrown);
+        Assert.Contains("from inside a work", nested.Thrown!.Message, StringComparison.Ordinal);
+        pool.Run(new Recorder(2)); // still usable: the refused Dispose did nothing
+    }
+
+    /// <summary>Holds every worker inside Execute until released, so the test can act while a Run is in progress.</summary>
+    private sealed class Gate : IParallelWork
+    {
+        public ManualResetEventSlim Entered { get; } = new();
+
+        public ManualResetEventSlim Release { get; } = new();
+
+        public void Execute(int worker, int workerCount)
+        {
+            if (worker == 0)
+            {
+                Entered.Set();
+            }
+
+            Release.Wait();
+        }
+    }
+
+    [Fact]
+    public async Task Run_from_a_second_thread_during_a_run_is_refused()
+    {
+        using var pool = new WorkerPool(2);
+        var gate = new Gate();
+        var first = Task.Run(() => pool.Run(gate));
+        Assert.True(gate.Entered.Wait(TimeSpan.FromSeconds(10)));
+        var e = Assert.Throws<InvalidOperationException>(() => pool.Run(new Recorder(2)));
+        Assert.Contains("another Run is in progress", e.Message, StringComparison.Ordinal);
+        gate.Release.Set();
+        await first.WaitAsync(TimeSpan.FromSeconds(10));
+        pool.Run(new Recorder(2));
+    }
+
+    [Fact]
+    public async Task Dispose_during_a_run_waits_for_it_and_then_refuses_new_runs()
+    {
+        var pool = new WorkerPool(3);
+        var gate = new Gate();
+        var run = Task.Run(() => pool.Run(gate));
+        Assert.True(gate.Entered.Wait(TimeSpan.FromSeconds(10)));
+        var dispose = Task.Run(pool.Dispose);
+        await Task.WhenAny(dispose, Task.Delay(100));
+        Assert.False(dispose.IsCompleted, "Dispose returned while the run was still in progress");
+        gate.Release.Set();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));     // TimeoutException: the run never finished
+        await dispose.WaitAsync(TimeSpan.FromSeconds(10)); // TimeoutException: Dispose never finished
+        Assert.Throws<ObjectDisposedException>(() => pool.Run(new Recorder(3)));
+        pool.Dispose(); // a second Dispose is harmless
+    }
+
+    [Fact]
+    public void More_workers_than_cores_still_run_every_share()
+    {
+        int workers = (Environment.ProcessorCount * 4) + 1;
+        using var pool = new WorkerPool(workers);
+        var work = new Recorder(workers);
+        for (int i = 0; i < 50; i++)
+        {
+            pool.Run(work);
+            Thread.Sleep(i % 10 == 0 ? 5 : 0); // now and then long enough for the workers to block
+        }
+
+        Assert.All(work.Calls, c => Assert.Equal(50, c));
+    }
+
     [Fact]
     public void Dispatch_allocates_nothing()
     {

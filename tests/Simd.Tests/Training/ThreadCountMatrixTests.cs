@@ -1,0 +1,116 @@
+using Simd.Kernels;
+using Simd.Mnist;
+using Simd.Tests.Support;
+using Simd.Training;
+
+namespace Simd.Tests.Training;
+
+/// <summary>
+/// Bitwise the same results for every worker count, pushed past the comfortable range: batches
+/// smaller than a row block, odd batches, and more workers than row blocks, images or cores. A
+/// worker with no rows of its own still has work in a later phase, so a worker that skips loading
+/// the batch is caught here (it trained a worse network with 16+ threads before the fix).
+/// </summary>
+public class ThreadCountMatrixTests
+{
+    private static readonly int[] ThreadCounts = [1, 2, 3, 4, 7, 8, 13, 16, 32, 64];
+
+    public static TheoryData<int> BatchSizes => [1, 2, 7, 8, 9, 15, 16, 17, 100, 128];
+
+    [Theory]
+    [MemberData(nameof(BatchSizes))]
+    public void Training_steps_give_the_same_parameters_for_every_thread_count(int batch)
+    {
+        Dataset<float> train = Subset(600);
+        float[]? reference = null;
+        float[] referenceLosses = [];
+        foreach (int threads in ThreadCounts)
+        {
+            var options = new TrainingOptions { Threads = threads, BatchSize = batch, Iterations = 4, Seed = 11, Activation = Activation.Relu };
+            using var trainer = new Trainer<float>(options, train, Subset(10), Isa.Best);
+            float[] losses = [.. Enumerable.Range(0, 4).Select(_ => trainer.Step())];
+            float[] parameters = trainer.Network.Parameters.ToArray();
+            reference ??= parameters;
+            referenceLosses = threads == 1 ? losses : referenceLosses;
+            Assert.True(reference.AsSpan().SequenceEqual(parameters), $"batch {batch}: {threads} threads differ from 1 thread");
+            Assert.Equal(referenceLosses, losses);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(BatchSizes))]
+    public void The_backprop_gradient_is_the_same_for_every_thread_count(int batch)
+    {
+        (double[] x, byte[] t) = MnistFixture.TrainDouble.Take([.. Enumerable.Range(1000, batch)]);
+        double[]? reference = null;
+        double referenceLoss = 0;
+        foreach (int threads in ThreadCounts)
+        {
+            using var network = new TwoLayerNet<double>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, seed: 4, maxBatch: batch, threads);
+            var gradients = new double[network.Shape.ParameterCount];
+            double loss = network.Gradient(x, t, batch, gradients);
+            reference ??= gradients;
+            referenceLoss = threads == 1 ? loss : referenceLoss;
+            Assert.True(reference.AsSpan().SequenceEqual(gradients), $"batch {batch}: {threads} threads differ from 1 thread");
+            Assert.Equal(referenceLoss, loss);
+        }
+    }
+
+    /// <summary>Counting correct predictions over sets smaller and larger than the worker count and the evaluation chunk.</summary>
+    [Theory]
+    [MemberData(nameof(BatchSizes))]
+    public void The_evaluation_counts_the_same_for_every_thread_count(int images)
+    {
+        Dataset<float> data = Subset(images * 7);
+        int? reference = null;
+        foreach (int threads in ThreadCounts)
+        {
+            using var network = new TwoLayerNet<float>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, seed: 2, maxBatch: 1, threads);
+            // A few steps of training first, so the predictions are not all one class.
+            TrainBriefly(network);
+            int correct = network.CountCorrect(data);
+            reference ??= correct;
+            Assert.Equal(reference, correct);
+        }
+
+        Assert.InRange(reference!.Value, 1, (images * 7) - 1);
+    }
+
+    /// <summary>The numerical gradient on a small odd shape (13 inputs, 5 hidden, 4 classes) from made-up data.</summary>
+    [Theory]
+    [MemberData(nameof(BatchSizes))]
+    public void The_numerical_gradient_is_the_same_for_every_thread_count(int batch)
+    {
+        var shape = new NetworkShape(13, 5, 4);
+        double[] x = Reference.Random<double>(batch * shape.InputSize, seed: (ulong)batch, low: 0, high: 1);
+        byte[] t = [.. Enumerable.Range(0, batch).Select(i => (byte)((i * 7) % shape.OutputSize))];
+        double[]? reference = null;
+        foreach (int threads in ThreadCounts)
+        {
+            using var network = new TwoLayerNet<double>(shape, Activation.Sigmoid, Isa.Best, seed: 8, maxBatch: batch, threads);
+            var gradients = new double[shape.ParameterCount];
+            network.NumericalGradient(x, t, batch, gradients);
+            reference ??= gradients;
+            Assert.True(reference.AsSpan().SequenceEqual(gradients), $"batch {batch}: {threads} threads differ from 1 thread");
+        }
+
+        Assert.Contains(reference!, g => g != 0);
+    }
+
+    private static void TrainBriefly(TwoLayerNet<float> network)
+    {
+        (float[] x, byte[] t) = MnistFixture.TrainSingle.Take([.. Enumerable.Range(0, 100)]);
+        using var teacher = new TwoLayerNet<float>(network.Shape, network.Activation, network.Isa, seed: 2, maxBatch: 100, threads: 1);
+        var gradients = new float[network.Shape.ParameterCount];
+        for (int i = 0; i < 30; i++)
+        {
+            teacher.Gradient(x, t, 100, gradients);
+            teacher.Update(gradients, 0.5f);
+        }
+
+        teacher.Parameters.CopyTo(network.Parameters);
+    }
+
+    private static Dataset<float> Subset(int count) =>
+        Dataset<float>.FromBytes(MnistFixture.Data.Train.Images.Span[..(count * MnistFiles.PixelsPerImage)], MnistFixture.Data.Train.Labels.Span[..count], count, MnistFiles.PixelsPerImage, MnistFiles.ClassCount);
+}
