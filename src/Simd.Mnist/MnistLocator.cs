@@ -66,19 +66,33 @@ public static class MnistLocator
         return new MnistLocation(CacheDirectory, MnistSource.Cache);
     }
 
-    /// <summary>The path of <paramref name="file"/> in <paramref name="directory"/>, raw or <c>.gz</c>; null when neither exists.</summary>
+    /// <summary>
+    /// The path of <paramref name="file"/> in <paramref name="directory"/> that is read: raw first (it loads
+    /// without decompressing), else <c>.gz</c>; null when neither exists. Anything of that name counts,
+    /// so a directory in its place is reported as such rather than as missing.
+    /// </summary>
     public static string? FindFile(string directory, MnistFile file)
     {
-        // Raw first: it loads without decompressing.
-        string raw = Path.Combine(directory, file.Name);
-        if (File.Exists(raw))
-        {
-            return raw;
-        }
-
-        string gz = raw + ".gz";
-        return File.Exists(gz) ? gz : null;
+        IReadOnlyList<string> candidates = Candidates(directory, file);
+        return candidates.Count > 0 ? candidates[0] : null;
     }
+
+    /// <summary>Every variant of <paramref name="file"/> present in <paramref name="directory"/>: raw, then <c>.gz</c>. The first is the one read.</summary>
+    public static IReadOnlyList<string> Candidates(string directory, MnistFile file)
+    {
+        string raw = Path.Combine(directory, file.Name);
+        return [.. ((string[])[raw, raw + ".gz"]).Where(Path.Exists)];
+    }
+
+    /// <summary>The files of which both variants are present: (the one read, the one not read).</summary>
+    public static IReadOnlyList<(string Read, string NotRead)> Shadowed(string directory) =>
+        [.. MnistFiles.All.Select(f => Candidates(directory, f)).Where(c => c.Count > 1).Select(c => (c[0], c[1]))];
+
+    /// <summary>Null when <paramref name="directory"/> is a directory; else what it is instead ("not found", "is a file, not a directory").</summary>
+    public static string? DirectoryProblem(string directory) =>
+        Directory.Exists(directory) ? null
+        : File.Exists(directory) ? "is a file, not a directory"
+        : "directory not found";
 
     /// <summary>The files absent from <paramref name="directory"/>.</summary>
     public static IReadOnlyList<MnistFile> Missing(string directory) =>

@@ -61,7 +61,9 @@ public sealed class Trainer<T> : IDisposable
     /// One iteration: draw the batch, compute the gradient, apply SGD. Returns the batch loss (from the
     /// gradient's forward pass, before the update). Allocates nothing.
     /// </summary>
-    public T Step()
+    /// <param name="cancellationToken">Checked by the numerical gradient between chunks of parameters (a backprop step is too short to need it).</param>
+    /// <exception cref="TrainingDivergedException">The loss came out NaN or infinite.</exception>
+    public T Step(CancellationToken cancellationToken = default)
     {
         int batch = _options.BatchSize;
         // This step's sample was drawn (and its images prefetched) last step; draw the next one now, in
@@ -73,19 +75,32 @@ public sealed class Trainer<T> : IDisposable
         long start = Stopwatch.GetTimestamp();
         T loss = _options.Gradient == GradientMethod.Backprop
             ? Network.TrainStep(_train, batch, _learningRate)
-            : NumericalStep(batch);
+            : NumericalStep(batch, cancellationToken);
         long ticks = Stopwatch.GetTimestamp() - start;
         _gradientTicks += ticks;
         _iteration++;
         TrainingEventSource.Log.Step(batch, ticks, double.CreateTruncating(loss));
+        if (!T.IsFinite(loss))
+        {
+            // The loss is bounded (-log(1e-7) per image) while the parameters are finite: NaN or infinity
+            // means they no longer are, and every later step would only spread it.
+            throw new TrainingDivergedException(_iteration - 1, double.CreateTruncating(loss));
+        }
+
         return loss;
     }
 
-    /// <summary>Runs the whole loop and returns every evaluation row and the timings.</summary>
-    public TrainingResult Run()
+    /// <summary>
+    /// Runs the whole loop and returns every evaluation row and the timings. When the last step is not an
+    /// evaluation step (say 1000 iterations, evaluated at 0 and 600), the network is evaluated once more
+    /// after it, so the result is always the trained network's.
+    /// </summary>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (checked every step).</exception>
+    public TrainingResult Run(CancellationToken cancellationToken = default)
     {
         int perEpoch = _options.IterationsPerEpoch(_train.Count);
-        var epochs = new List<EpochReport>((_options.Iterations / perEpoch) + 1);
+        var epochs = new List<EpochReport>((_options.Iterations / perEpoch) + 2);
         TrainingEventSource.Log.RunStart(_options.Iterations, _options.BatchSize, _options.Threads, _options.HiddenSize, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
         long loopStart = Stopwatch.GetTimestamp();
         long evaluationTicks = 0, epochStartTicks = _gradientTicks;
@@ -93,39 +108,46 @@ public sealed class Trainer<T> : IDisposable
         bool warmedUp = false;
         double epochLoss = 0;
         int epochSteps = 0;
+
+        void Evaluate(int iteration, bool afterLastStep)
+        {
+            if (warmedUp)
+            {
+                allocated += GC.GetTotalAllocatedBytes(precise: true) - allocationMark;
+            }
+
+            long evalStart = Stopwatch.GetTimestamp();
+            double trainAccuracy = Network.Accuracy(_train);
+            double testAccuracy = Network.Accuracy(_test);
+            long evalTicks = Stopwatch.GetTimestamp() - evalStart;
+            evaluationTicks += evalTicks;
+            var row = new EpochReport(epochs.Count, iteration, Seconds(_gradientTicks - epochStartTicks), epochLoss / epochSteps,
+                trainAccuracy, testAccuracy, Seconds(evalTicks), afterLastStep);
+            epochs.Add(row);
+            TrainingEventSource.Log.Epoch(row.Epoch, row.Iteration, row.TrainAccuracy, row.TestAccuracy, row.Loss, row.GradientSeconds);
+            Evaluated?.Invoke(row);
+            epochStartTicks = _gradientTicks;
+            epochLoss = 0;
+            epochSteps = 0;
+            warmedUp = true;
+            allocationMark = GC.GetTotalAllocatedBytes(precise: true);
+        }
+
         while (_iteration < _options.Iterations)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             int i = _iteration;
-            epochLoss += double.CreateTruncating(Step());
+            epochLoss += double.CreateTruncating(Step(cancellationToken));
             epochSteps++;
             if (i % perEpoch == 0)
             {
-                if (warmedUp)
-                {
-                    allocated += GC.GetTotalAllocatedBytes(precise: true) - allocationMark;
-                }
-
-                long evalStart = Stopwatch.GetTimestamp();
-                double trainAccuracy = Network.Accuracy(_train);
-                double testAccuracy = Network.Accuracy(_test);
-                long evalTicks = Stopwatch.GetTimestamp() - evalStart;
-                evaluationTicks += evalTicks;
-                var row = new EpochReport(epochs.Count, i, Seconds(_gradientTicks - epochStartTicks), epochLoss / epochSteps,
-                    trainAccuracy, testAccuracy, Seconds(evalTicks));
-                epochs.Add(row);
-                TrainingEventSource.Log.Epoch(row.Epoch, row.Iteration, row.TrainAccuracy, row.TestAccuracy, row.Loss, row.GradientSeconds);
-                Evaluated?.Invoke(row);
-                epochStartTicks = _gradientTicks;
-                epochLoss = 0;
-                epochSteps = 0;
-                warmedUp = true;
-                allocationMark = GC.GetTotalAllocatedBytes(precise: true);
+                Evaluate(i, afterLastStep: false);
             }
         }
 
-        if (warmedUp && (_options.Iterations - 1) % perEpoch != 0)
+        if (epochSteps > 0)
         {
-            allocated += GC.GetTotalAllocatedBytes(precise: true) - allocationMark;
+            Evaluate(_iteration - 1, afterLastStep: true);
         }
 
         var result = new TrainingResult(epochs, _iteration, Seconds(Stopwatch.GetTimestamp() - loopStart), GradientSeconds, Seconds(evaluationTicks), allocated);
@@ -144,11 +166,11 @@ public sealed class Trainer<T> : IDisposable
         }
     }
 
-    private T NumericalStep(int batch)
+    private T NumericalStep(int batch, CancellationToken cancellationToken)
     {
         Workspace<T> ws = Network.Workspace;
         Network.GatherBatch(_train, batch);
-        Network.NumericalGradient(ws.BatchImagesMemory, ws.BatchLabelsMemory, batch, ws.GradientsMemory, _numericalProgress);
+        Network.NumericalGradient(ws.BatchImagesMemory, ws.BatchLabelsMemory, batch, ws.GradientsMemory, _numericalProgress, cancellationToken);
         T loss = Network.Loss(ws.BatchImages, ws.BatchLabels, batch);
         Network.Update(ws.Gradients, _learningRate);
         return loss;

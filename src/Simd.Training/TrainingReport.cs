@@ -8,8 +8,10 @@ namespace Simd.Training;
 /// <param name="TrainAccuracy">Accuracy on the whole training set.</param>
 /// <param name="TestAccuracy">Accuracy on the whole test set.</param>
 /// <param name="EvaluationSeconds">Time this evaluation (train + test) took.</param>
+/// <param name="AfterLastStep">The extra evaluation after the last step, when that step was not an evaluation step.</param>
 public readonly record struct EpochReport(
-    int Epoch, int Iteration, double GradientSeconds, double Loss, double TrainAccuracy, double TestAccuracy, double EvaluationSeconds);
+    int Epoch, int Iteration, double GradientSeconds, double Loss, double TrainAccuracy, double TestAccuracy, double EvaluationSeconds,
+    bool AfterLastStep = false);
 
 /// <summary>The outcome of a run.</summary>
 /// <param name="Epochs">Every evaluation row.</param>
@@ -26,6 +28,16 @@ public sealed record TrainingResult(
     IReadOnlyList<EpochReport> Epochs, int Iterations, double TotalSeconds, double GradientSeconds, double EvaluationSeconds,
     long SteadyAllocatedBytes)
 {
-    /// <summary>The last evaluation: what the book reports as the result.</summary>
+    /// <summary>The last evaluation, after the last step: the result.</summary>
     public EpochReport Final => Epochs[^1];
+}
+
+/// <summary>The loss became NaN or infinite: the parameters have left the finite numbers (a learning rate too high, usually).</summary>
+public sealed class TrainingDivergedException(int iteration, double loss)
+    : Exception($"training diverged at iteration {iteration}: the loss is {(double.IsNaN(loss) ? "NaN" : loss > 0 ? "infinite" : "-infinite")}")
+{
+    /// <summary>The step (0-based, as in the table) whose loss was not finite.</summary>
+    public int Iteration { get; } = iteration;
+
+    public double Loss { get; } = loss;
 }

@@ -14,7 +14,11 @@ public sealed partial class TwoLayerNet<T>
     /// disturbed and every element comes out bitwise the same for any number of threads.
     /// </summary>
     /// <param name="progress">Called on the calling thread now and then with (parameters done, parameter count); may be null.</param>
-    public void NumericalGradient(ReadOnlyMemory<T> x, ReadOnlyMemory<byte> labels, int batch, Memory<T> gradients, Action<int, int>? progress = null)
+    /// <param name="cancellationToken">Checked by every worker between chunks of parameters.</param>
+    /// <exception cref="OperationCanceledException">Cancelled; <paramref name="gradients"/> is then partly written.</exception>
+    public void NumericalGradient(
+        ReadOnlyMemory<T> x, ReadOnlyMemory<byte> labels, int batch, Memory<T> gradients, Action<int, int>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         CheckBatch(x.Length, labels.Length, batch);
         if (gradients.Length < Shape.ParameterCount)
@@ -22,8 +26,9 @@ public sealed partial class TwoLayerNet<T>
             throw new ArgumentException($"gradients needs {Shape.ParameterCount} elements", nameof(gradients));
         }
 
-        _numerical.Set(x, labels, batch, gradients, progress);
+        _numerical.Set(x, labels, batch, gradients, progress, cancellationToken);
         _pool.Run(_numerical);
+        cancellationToken.ThrowIfCancellationRequested();
         progress?.Invoke(Shape.ParameterCount, Shape.ParameterCount);
     }
 
@@ -39,11 +44,13 @@ public sealed partial class TwoLayerNet<T>
         private ReadOnlyMemory<byte> _labels;
         private Memory<T> _gradients;
         private Action<int, int>? _progress;
+        private CancellationToken _cancellation;
         private int _batch;
         private int _next;
 
-        public void Set(ReadOnlyMemory<T> x, ReadOnlyMemory<byte> labels, int batch, Memory<T> gradients, Action<int, int>? progress)
+        public void Set(ReadOnlyMemory<T> x, ReadOnlyMemory<byte> labels, int batch, Memory<T> gradients, Action<int, int>? progress, CancellationToken cancellation)
         {
+            _cancellation = cancellation;
             _x = x;
             _labels = labels;
             _batch = batch;
@@ -66,7 +73,7 @@ public sealed partial class TwoLayerNet<T>
             while (true)
             {
                 int start = Interlocked.Add(ref _next, Chunk) - Chunk;
-                if (start >= count)
+                if (start >= count || _cancellation.IsCancellationRequested)
                 {
                     return;
                 }

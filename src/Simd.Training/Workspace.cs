@@ -15,6 +15,21 @@ public sealed class Workspace<T>
     /// <summary>Alignment of every view, in bytes: one cache line, one AVX-512 vector.</summary>
     public const int AlignmentBytes = 64;
 
+    /// <summary>The most values the one buffer can hold (one .NET array, less the alignment padding).</summary>
+    public static long MaxElements => Array.MaxLength - (AlignmentBytes / Unsafe.SizeOf<T>());
+
+    /// <summary>
+    /// The values the buffer of a workspace of these sizes holds, computed without allocating: what a
+    /// caller checks against <see cref="MaxElements"/> and the memory it has before building one.
+    /// </summary>
+    public static long RequiredElements(NetworkShape shape, int maxBatch, int workerCount, int evaluationChunkRows) =>
+        Plan(shape, maxBatch, workerCount, evaluationChunkRows).Length;
+
+    /// <summary>Bytes a workspace of these sizes holds: the buffer plus the small per-batch arrays.</summary>
+    public static long RequiredBytes(NetworkShape shape, int maxBatch, int workerCount, int evaluationChunkRows) =>
+        (RequiredElements(shape, maxBatch, workerCount, evaluationChunkRows) * Unsafe.SizeOf<T>())
+        + (3L * maxBatch * sizeof(int)) + ((long)workerCount * (maxBatch + AlignmentBytes));
+
     private readonly T[] _buffer;
     private readonly byte[] _batchLabels;
     private readonly byte[][] _workerBatchLabels;
@@ -23,46 +38,31 @@ public sealed class Workspace<T>
     private readonly Segment _parameters, _gradients, _batchImages, _hidden, _logits, _outputGradient, _hiddenGradient, _rowLosses;
     private readonly WorkerSegments[] _workers;
 
+    /// <exception cref="ArgumentException">The sizes are not positive, or the buffers would not fit in one
+    /// array (<see cref="MaxElements"/>): checked before anything is allocated.</exception>
     public Workspace(NetworkShape shape, int maxBatch, int workerCount, int evaluationChunkRows)
     {
-        shape.Validate();
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(workerCount, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(evaluationChunkRows, 1);
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
         {
             throw new NotSupportedException($"element type {typeof(T).Name}: the kernels support float and double");
+        }
+
+        Layout layout = Plan(shape, maxBatch, workerCount, evaluationChunkRows);
+        if (layout.Length > MaxElements)
+        {
+            throw new ArgumentException(
+                $"a {shape} network with a batch of {maxBatch} and {workerCount} workers needs {layout.Length:N0} values of buffers, more than one array holds ({MaxElements:N0})");
         }
 
         Shape = shape;
         MaxBatch = maxBatch;
         WorkerCount = workerCount;
         EvaluationChunkRows = evaluationChunkRows;
-
-        int p = shape.ParameterCount, b = maxBatch, h = shape.HiddenSize, o = shape.OutputSize;
-        int scratchRows = Math.Max(maxBatch, evaluationChunkRows);
-        var layout = new Layout();
-        _parameters = layout.Take(p);                      // [P]          W1 | b1 | W2 | b2
-        _gradients = layout.Take(p);                       // [P]          same layout
-        _batchImages = layout.Take((long)b * shape.InputSize); // [B, in]
-        _hidden = layout.Take((long)b * h);               // [B, hidden]  activation output A1
-        _logits = layout.Take((long)b * o);               // [B, out]     Z2
-        _outputGradient = layout.Take((long)b * o);       // [B, out]     dZ2 = (softmax - t) / B
-        _hiddenGradient = layout.Take((long)b * h);       // [B, hidden]  dA1, then dZ1 in place
-        _rowLosses = layout.Take(b);                       // [B]
-        _workers = new WorkerSegments[workerCount];
-        for (int w = 0; w < workerCount; w++)
-        {
-            _workers[w] = new WorkerSegments(
-                BatchImages: layout.Take((long)b * shape.InputSize), // [B, in]  this worker's own copy of the whole batch
-                Images: layout.Take((long)evaluationChunkRows * shape.InputSize), // [chunk, in]  normalized images to evaluate
-                Parameters: layout.Take(p),                          // [P]  a private copy to perturb
-                Hidden: layout.Take((long)scratchRows * h),          // [rows, hidden]
-                Logits: layout.Take((long)scratchRows * o),          // [rows, out]
-                RowLosses: layout.Take(scratchRows));                // [rows]
-        }
-
-        _buffer = GC.AllocateArray<T>(checked((int)(layout.Length + (AlignmentBytes / Unsafe.SizeOf<T>()))), pinned: true);
+        (_parameters, _gradients, _batchImages, _hidden, _logits, _outputGradient, _hiddenGradient, _rowLosses) =
+            (layout.Parameters, layout.Gradients, layout.BatchImages, layout.Hidden, layout.Logits, layout.OutputGradient, layout.HiddenGradient, layout.RowLosses);
+        _workers = layout.Workers;
+        int b = maxBatch;
+        _buffer = GC.AllocateArray<T>((int)(layout.Length + (AlignmentBytes / Unsafe.SizeOf<T>())), pinned: true);
         BaseOffset = AlignedStart(_buffer);
         _batchLabels = GC.AllocateArray<byte>(b, pinned: true);
         _batchIndices = GC.AllocateArray<int>(b, pinned: true);
@@ -163,9 +163,42 @@ public sealed class Workspace<T>
     public static unsafe bool IsAligned(Span<T> span) =>
         ((nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(span)) & (AlignmentBytes - 1)) == 0;
 
-    private Span<T> View(Segment s) => _buffer.AsSpan(BaseOffset + s.Offset, s.Length);
+    private Span<T> View(Segment s) => _buffer.AsSpan(BaseOffset + (int)s.Offset, (int)s.Length);
 
-    private Memory<T> MemoryView(Segment s) => _buffer.AsMemory(BaseOffset + s.Offset, s.Length);
+    private Memory<T> MemoryView(Segment s) => _buffer.AsMemory(BaseOffset + (int)s.Offset, (int)s.Length);
+
+    /// <summary>Where every view goes, in values from the aligned start; nothing allocated but this plan.</summary>
+    private static Layout Plan(NetworkShape shape, int maxBatch, int workerCount, int evaluationChunkRows)
+    {
+        shape.Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(workerCount, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(evaluationChunkRows, 1);
+        long p = shape.ParameterCount, b = maxBatch, h = shape.HiddenSize, o = shape.OutputSize, input = shape.InputSize;
+        long scratchRows = Math.Max(b, evaluationChunkRows);
+        var layout = new Layout();
+        layout.Parameters = layout.Take(p);          // [P]          W1 | b1 | W2 | b2
+        layout.Gradients = layout.Take(p);           // [P]          same layout
+        layout.BatchImages = layout.Take(b * input); // [B, in]
+        layout.Hidden = layout.Take(b * h);          // [B, hidden]  activation output A1
+        layout.Logits = layout.Take(b * o);          // [B, out]     Z2
+        layout.OutputGradient = layout.Take(b * o);  // [B, out]     dZ2 = (softmax - t) / B
+        layout.HiddenGradient = layout.Take(b * h);  // [B, hidden]  dA1, then dZ1 in place
+        layout.RowLosses = layout.Take(b);           // [B]
+        layout.Workers = new WorkerSegments[workerCount];
+        for (int w = 0; w < workerCount; w++)
+        {
+            layout.Workers[w] = new WorkerSegments(
+                BatchImages: layout.Take(b * input),                    // [B, in]  this worker's own copy of the whole batch
+                Images: layout.Take(evaluationChunkRows * input),       // [chunk, in]  normalized images to evaluate
+                Parameters: layout.Take(p),                             // [P]  a private copy to perturb
+                Hidden: layout.Take(scratchRows * h),                   // [rows, hidden]
+                Logits: layout.Take(scratchRows * o),                   // [rows, out]
+                RowLosses: layout.Take(scratchRows));                   // [rows]
+        }
+
+        return layout;
+    }
 
     private static unsafe int AlignedStart(T[] pinned)
     {
@@ -174,21 +207,41 @@ public sealed class Workspace<T>
         return misalignment == 0 ? 0 : (AlignmentBytes - misalignment) / Unsafe.SizeOf<T>();
     }
 
-    private readonly record struct Segment(int Offset, int Length);
+    /// <summary>A view's place in the buffer; both fit in an int once the workspace exists (checked against <see cref="MaxElements"/>).</summary>
+    private readonly record struct Segment(long Offset, long Length);
 
     private readonly record struct WorkerSegments(Segment BatchImages, Segment Images, Segment Parameters, Segment Hidden, Segment Logits, Segment RowLosses);
 
-    /// <summary>Hands out consecutive segments, each rounded up to whole 64-byte lines.</summary>
+    /// <summary>Hands out consecutive segments, each rounded up to whole 64-byte lines, and keeps them.</summary>
     private sealed class Layout
     {
         private static readonly int LineElements = AlignmentBytes / Unsafe.SizeOf<T>();
 
         public long Length { get; private set; }
 
+        public Segment Parameters { get; set; }
+
+        public Segment Gradients { get; set; }
+
+        public Segment BatchImages { get; set; }
+
+        public Segment Hidden { get; set; }
+
+        public Segment Logits { get; set; }
+
+        public Segment OutputGradient { get; set; }
+
+        public Segment HiddenGradient { get; set; }
+
+        public Segment RowLosses { get; set; }
+
+        public WorkerSegments[] Workers { get; set; } = [];
+
         public Segment Take(long length)
         {
-            var segment = new Segment(checked((int)Length), checked((int)length));
-            Length += (length + LineElements - 1) / LineElements * LineElements;
+            var segment = new Segment(Length, length);
+            // Saturates instead of overflowing: any length past MaxElements is refused all the same.
+            Length = Math.Min(long.MaxValue / 2, Length + ((length + LineElements - 1) / LineElements * LineElements));
             return segment;
         }
     }

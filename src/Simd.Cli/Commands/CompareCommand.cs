@@ -47,18 +47,18 @@ internal static class CompareCommand
                 CommonOptions.ParseActivation(parseResult.GetValue(activation)!), parseResult.GetValue(seed), path, parseResult.GetValue(threads));
             bool single = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!) == Precision.Single;
             int code = single
-                ? Run<float>(settings, mnist, parseResult.InvocationConfiguration.Output, error)
-                : Run<double>(settings, mnist, parseResult.InvocationConfiguration.Output, error);
+                ? Run<float>(settings, mnist, parseResult.InvocationConfiguration.Output, error, cancellationToken)
+                : Run<double>(settings, mnist, parseResult.InvocationConfiguration.Output, error, cancellationToken);
             return Task.FromResult(code);
         });
         return command;
     }
 
-    private static int Run<T>(Settings settings, MnistData mnist, TextWriter output, TextWriter error)
+    private static int Run<T>(Settings settings, MnistData mnist, TextWriter output, TextWriter error, CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        NetworkShape shape = NetworkLimits.Check<T>(settings.Hidden, settings.Batch, settings.Threads, "--batch");
         Dataset<T> train = DataAccess.ToDataset<T>(mnist.Train);
-        var shape = new NetworkShape(MnistFiles.PixelsPerImage, settings.Hidden, MnistFiles.ClassCount);
         using var network = new TwoLayerNet<T>(shape, settings.Activation, settings.Isa, settings.Seed, settings.Batch, settings.Threads);
         var sampler = new Rng(~settings.Seed);
         int[] indices = [.. Enumerable.Range(0, settings.Batch).Select(_ => sampler.NextInt(train.Count))];
@@ -70,14 +70,21 @@ internal static class CompareCommand
 
         var backprop = new T[shape.ParameterCount];
         var numerical = new T[shape.ParameterCount];
-        double backpropSeconds = MedianBackpropSeconds(network, x, t, settings.Batch, backprop);
+        double backpropSeconds = MedianBackpropSeconds(network, x, t, settings.Batch, backprop, cancellationToken);
 
         var progress = new ProgressLine(error);
         long start = Stopwatch.GetTimestamp();
-        network.NumericalGradient(x, t, settings.Batch, numerical,
-            (done, total) => progress.Report($"numerical gradient: {done}/{total} parameters ({100.0 * done / total:F0}%)"));
+        try
+        {
+            network.NumericalGradient(x, t, settings.Batch, numerical,
+                (done, total) => progress.Report($"numerical gradient: {done}/{total} parameters ({100.0 * done / total:F0}%)"), cancellationToken);
+        }
+        finally
+        {
+            progress.Done();
+        }
+
         double numericalSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        progress.Done();
 
         double backpropFlops = FlopCount.Backprop(shape, settings.Batch);
         double numericalFlops = FlopCount.NumericalGradient(shape, settings.Batch);
@@ -98,19 +105,21 @@ internal static class CompareCommand
         return ExitCodes.Success;
     }
 
-    private static double MedianBackpropSeconds<T>(TwoLayerNet<T> network, T[] x, byte[] t, int batch, T[] gradients)
+    private static double MedianBackpropSeconds<T>(TwoLayerNet<T> network, T[] x, byte[] t, int batch, T[] gradients, CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var seconds = new double[BackpropRuns];
         long warmUpStart = Stopwatch.GetTimestamp();
         do
         {
+            cancellationToken.ThrowIfCancellationRequested();
             network.Gradient(x, t, batch, gradients);
         }
         while (Stopwatch.GetElapsedTime(warmUpStart) < BackpropWarmUp);
 
         for (int run = 0; run < BackpropRuns; run++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             long start = Stopwatch.GetTimestamp();
             network.Gradient(x, t, batch, gradients);
             seconds[run] = Stopwatch.GetElapsedTime(start).TotalSeconds;

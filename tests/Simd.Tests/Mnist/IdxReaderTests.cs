@@ -124,8 +124,8 @@ public class IdxReaderTests
         IdxBuilder.WriteSmallSet(dir.Path, gzipped: false);
         IdxBuilder.Write(dir.Path, "train-labels-idx1-ubyte", IdxBuilder.Labels(4), gzipped: false);
         var e = Assert.Throws<MnistDataException>(() => MnistData.Load(dir.Path));
-        Assert.Equal("train-labels-idx1-ubyte", e.File);
-        Assert.Equal("count mismatch: 4 labels for 5 images in train-images-idx3-ubyte", e.Problem);
+        Assert.Equal(dir.File("train-labels-idx1-ubyte"), e.File);
+        Assert.Equal($"count mismatch: 4 labels for 5 images in {dir.File("train-images-idx3-ubyte")}", e.Problem);
     }
 
     [Fact]
@@ -137,7 +137,7 @@ public class IdxReaderTests
         labels[8 + 1] = 10;
         IdxBuilder.Write(dir.Path, "t10k-labels-idx1-ubyte", labels, gzipped: true);
         var e = Assert.Throws<MnistDataException>(() => MnistData.Load(dir.Path));
-        Assert.Equal("t10k-labels-idx1-ubyte.gz", e.File);
+        Assert.Equal(dir.File("t10k-labels-idx1-ubyte.gz"), e.File);
         Assert.Equal("label 10 at index 1 is out of range 0-9", e.Problem);
     }
 

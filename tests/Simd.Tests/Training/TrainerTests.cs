@@ -43,7 +43,8 @@ public class TrainerTests
         Assert.Equal(first.Epochs.Select(e => (e.TrainAccuracy, e.TestAccuracy, e.Loss)), second.Epochs.Select(e => (e.TrainAccuracy, e.TestAccuracy, e.Loss)));
         Assert.Equal(firstParameters, secondParameters);
         Assert.NotEqual(firstParameters, otherParameters);
-        Assert.Equal([0, 50], first.Epochs.Select(e => e.Iteration)); // every 1000 / 20 = 50 iterations
+        Assert.Equal([0, 50, 59], first.Epochs.Select(e => e.Iteration)); // every 1000 / 20 = 50 iterations, then after the last step
+        Assert.Equal([false, false, true], first.Epochs.Select(e => e.AfterLastStep));
     }
 
     [Fact]
@@ -72,6 +73,62 @@ public class TrainerTests
         }
 
         Assert.True(moved > 1e-3, $"training barely moved the parameters ({moved})");
+    }
+
+    /// <summary>The last row is the trained network's: an extra evaluation after a last step that is not an evaluation step, none otherwise.</summary>
+    [Theory]
+    [InlineData(1, new[] { 0 })]
+    [InlineData(2, new[] { 0, 1 })]
+    [InlineData(51, new[] { 0, 50 })]
+    [InlineData(52, new[] { 0, 50, 51 })]
+    public void The_final_evaluation_is_after_the_last_step(int iterations, int[] evaluated)
+    {
+        var options = new TrainingOptions { Iterations = iterations, BatchSize = 20, Seed = 1 };
+        (TrainingResult result, _) = Run(options, Subset(MnistFixture.Data.Train, 1000), Subset(MnistFixture.Data.Test, 100));
+        Assert.Equal(evaluated, result.Epochs.Select(e => e.Iteration));
+        Assert.Equal(iterations - 1, result.Final.Iteration);
+        Assert.Equal(evaluated.Select((_, i) => i == evaluated.Length - 1 && (iterations - 1) % 50 != 0), result.Epochs.Select(e => e.AfterLastStep));
+        Assert.All(result.Epochs, e => Assert.True(double.IsFinite(e.Loss), $"row at {e.Iteration}: loss {e.Loss}"));
+    }
+
+    [Fact]
+    public void A_loss_that_is_not_finite_stops_the_run_where_it_happened()
+    {
+        var options = new TrainingOptions { Iterations = 100, LearningRate = 1e30, Activation = Activation.Relu };
+        using var trainer = new Trainer<float>(options, Subset(MnistFixture.Data.Train, 1000), Subset(MnistFixture.Data.Test, 100), Isa.Best);
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Run());
+        Assert.Equal(1, e.Iteration);
+        Assert.True(double.IsNaN(e.Loss));
+        Assert.Equal("training diverged at iteration 1: the loss is NaN", e.Message);
+        Assert.Equal(2, trainer.Iteration);
+    }
+
+    [Fact]
+    public void A_cancelled_run_stops_at_the_next_step()
+    {
+        var options = new TrainingOptions { Iterations = 1_000_000, BatchSize = 10 };
+        using var trainer = new Trainer<float>(options, Subset(MnistFixture.Data.Train, 1000), Subset(MnistFixture.Data.Test, 100), Isa.Best);
+        using var cancel = new CancellationTokenSource();
+        trainer.Evaluated = _ => cancel.Cancel(); // the first evaluation is after step 0
+        Assert.Throws<OperationCanceledException>(() => trainer.Run(cancel.Token));
+        Assert.Equal(1, trainer.Iteration);
+    }
+
+    [Fact]
+    public void A_cancelled_numerical_gradient_stops_between_chunks()
+    {
+        using var network = new TwoLayerNet<double>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, seed: 1, maxBatch: 2, threads: 2);
+        (double[] x, byte[] t) = MnistFixture.TrainDouble.Take([0, 1]);
+        using var cancel = new CancellationTokenSource();
+        int reports = 0;
+        var gradients = new double[network.Shape.ParameterCount];
+        Assert.Throws<OperationCanceledException>(() => network.NumericalGradient(x, t, 2, gradients, (_, _) =>
+        {
+            reports++;
+            cancel.Cancel();
+        }, cancel.Token));
+        Assert.Equal(1, reports);
+        Assert.Contains(gradients, g => g == 0); // far from done
     }
 
     [Fact]

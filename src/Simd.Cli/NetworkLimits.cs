@@ -1,0 +1,50 @@
+using System.Globalization;
+using System.Numerics;
+using Simd.Mnist;
+using Simd.Training;
+
+namespace Simd.Cli;
+
+/// <summary>
+/// The MNIST network of a command's options, refused before anything is allocated when its buffers
+/// cannot be held: more weights than a layer may have, more values than one buffer holds, or more bytes
+/// than this process may use. One line naming the options to lower, exit code 64.
+/// </summary>
+internal static class NetworkLimits
+{
+    /// <summary>The largest W1 (input x hidden) a network may have (see <see cref="NetworkShape.Validate"/>).</summary>
+    private const long MaxFirstLayerWeights = int.MaxValue / 4;
+
+    /// <param name="batchOption">The option that sets the batch ("--batch", "--images"), for the message.</param>
+    public static NetworkShape Check<T>(int hidden, int batch, int threads, string batchOption)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        long firstLayer = (long)MnistFiles.PixelsPerImage * hidden;
+        if (firstLayer > MaxFirstLayerWeights)
+        {
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"--hidden {hidden} is too large: W1 would hold {firstLayer:N0} weights, at most {MaxFirstLayerWeights:N0} (--hidden {MaxFirstLayerWeights / MnistFiles.PixelsPerImage:N0})"));
+        }
+
+        var shape = new NetworkShape(MnistFiles.PixelsPerImage, hidden, MnistFiles.ClassCount);
+        long elements = Workspace<T>.RequiredElements(shape, batch, threads, Tuning.EvaluationChunkRows);
+        long bytes = Workspace<T>.RequiredBytes(shape, batch, threads, Tuning.EvaluationChunkRows);
+        string what = $"a {shape} network with {batchOption} {batch} and --threads {threads}";
+        string lower = $"lower {batchOption}, --threads or --hidden";
+        if (elements > Workspace<T>.MaxElements)
+        {
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"{what} needs {Bytes(bytes)} of buffers ({elements:N0} values), more than one buffer holds ({Workspace<T>.MaxElements:N0} values); {lower}"));
+        }
+
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (bytes > available)
+        {
+            throw new UsageException($"{what} needs {Bytes(bytes)} of buffers, more than the {Bytes(available)} of memory available; {lower}");
+        }
+
+        return shape;
+    }
+
+    private static string Bytes(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e9:F1} GB");
+}
