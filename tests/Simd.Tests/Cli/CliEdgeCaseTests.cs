@@ -195,6 +195,43 @@ public class CliEdgeCaseTests
         Assert.Equal("simd: warning: the training set (3 images) is smaller than the test set (5): are the train and test files swapped?", error.TrimEnd());
     }
 
+    /// <summary>The report's bomb: megabytes of gzipped zeros named train-images-idx3-ubyte.gz. Refused by its header.</summary>
+    [Fact]
+    public void A_gzip_bomb_in_the_data_is_one_line_and_exit_code_2()
+    {
+        using var dir = new TempDirectory();
+        IdxBuilder.WriteSmallSet(dir.Path, gzipped: true);
+        File.WriteAllBytes(dir.File("train-images-idx3-ubyte.gz"), IdxBuilder.Gzip(new byte[256 << 20]));
+        string expected = $"simd: {dir.File("train-images-idx3-ubyte.gz")}: wrong magic number 0x00000000 (expected 0x00000803 for IDX unsigned-byte images)";
+
+        (int code, _, string error) = Run("train", "--data", dir.Path);
+        Assert.Equal(ExitCodes.DataError, code);
+        Assert.Equal(expected, error.TrimEnd());
+
+        (code, _, error) = Run("data", "verify", "--data", dir.Path);
+        Assert.Equal(ExitCodes.DataError, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    /// <summary>A cache whose path runs through a file: `simd data fetch` says which directory and why, in one line.</summary>
+    [Fact]
+    public async Task A_cache_that_cannot_be_created_is_one_line_and_exit_code_2()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllBytes(dir.File("cache"), [1]);
+        var start = new ProcessStartInfo(JitSimd, ["data", "fetch"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["XDG_CACHE_HOME"] = dir.File("cache");
+        start.Environment.Remove("MNIST_DIR");
+        using Process process = Process.Start(start)!;
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.Equal(ExitCodes.DataError, process.ExitCode);
+        Assert.Equal(
+            $"simd: {Path.Combine(dir.File("cache"), "simd", "mnist")}: cannot create the directory: {dir.File("cache")} is a file, not a directory",
+            (await error).TrimEnd());
+    }
+
     [Fact]
     public void A_tolerance_of_zero_is_a_strict_check_that_fails_with_exit_code_1()
     {
