@@ -15,8 +15,8 @@ namespace Simd.Bench;
 public class NumericalGradientBenchmarks : IFlopBenchmark, IDisposable
 {
     private const int Batch = BookDefaults.BatchSize;
-    private TwoLayerNet<float>? _single;
-    private TwoLayerNet<double>? _double;
+    private MultiLayerNet<float>? _single;
+    private MultiLayerNet<double>? _double;
     private float[] _xs = [], _gs = [];
     private double[] _xd = [], _gd = [];
     private byte[] _labels = [];
@@ -36,8 +36,8 @@ public class NumericalGradientBenchmarks : IFlopBenchmark, IDisposable
         _labels = [.. Enumerable.Range(0, Batch).Select(i => (byte)(i % 10))];
         _gs = new float[NetworkShape.Book.ParameterCount];
         _gd = new double[NetworkShape.Book.ParameterCount];
-        _single = new TwoLayerNet<float>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, BookDefaults.Seed, Batch, Threads);
-        _double = new TwoLayerNet<double>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, BookDefaults.Seed, Batch, Threads);
+        _single = new MultiLayerNet<float>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, BookDefaults.Seed, Batch, Threads);
+        _double = new MultiLayerNet<double>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, BookDefaults.Seed, Batch, Threads);
     }
 
     [GlobalCleanup]

@@ -110,8 +110,92 @@ internal static class CommonOptions
         return option;
     }
 
-    public static Option<int> Hidden() =>
-        PositiveInt("--hidden", BookDefaults.HiddenSize, "Hidden layer size (the book: 50).");
+    /// <summary>The hidden layers: "50" (the ch. 4 network) or a list such as "100,100,100,100" (MultiLayerNet's hidden_size_list).</summary>
+    public static Option<int[]> HiddenList()
+    {
+        var option = new Option<int[]>("--hidden")
+        {
+            Description = "Hidden layer sizes, comma-separated: 50 (the ch. 4 network, the default) or e.g. 100,100,100,100 (ch. 6's MultiLayerNet).",
+            DefaultValueFactory = _ => [BookDefaults.HiddenSize],
+            HelpName = "N[,N...]",
+        };
+        option.CustomParser = result =>
+        {
+            string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+            if (NetworkOptionParsing.HiddenSizes(text) is { } sizes)
+            {
+                return sizes;
+            }
+
+            result.AddError($"--hidden must be positive integers separated by commas, like 50 or 100,100,100 (got '{text}')");
+            return null;
+        };
+        return option;
+    }
+
+    /// <summary>--init: a standard deviation, xavier or he.</summary>
+    public static Option<WeightInit> Init()
+    {
+        var option = new Option<WeightInit>("--init")
+        {
+            Description = "Initial weights: a standard deviation (0.01, the ch. 4 network's, is the default), xavier (sqrt(1/n_in), for sigmoid) or he (sqrt(2/n_in), for relu); biases start at 0.",
+            DefaultValueFactory = _ => WeightInit.Book,
+            HelpName = "STD|xavier|he",
+        };
+        option.CustomParser = result => ParseToken(result, "--init", "a positive number, xavier or he", NetworkOptionParsing.Init);
+        return option;
+    }
+
+    /// <summary>--weight-decay λ (the book's weight_decay_lambda).</summary>
+    public static Option<double> WeightDecay()
+    {
+        var option = new Option<double>("--weight-decay")
+        {
+            Description = "Weight decay λ: the loss gains ½λ·ΣW² over the weights (not the biases), their gradients λW (default 0: none).",
+            DefaultValueFactory = _ => 0,
+            HelpName = "X",
+        };
+        option.CustomParser = result => ParseToken(result, "--weight-decay", "a number", ParseDouble);
+        return Check(option, value => double.IsFinite(value) && value >= 0 ? null : $"--weight-decay must be a finite number, 0 or more (got {Format.Number(value)})");
+    }
+
+    /// <summary>--lr: a positive finite number; absent, the optimizer's book default (see <see cref="OptimizerSettings.DefaultLearningRate"/>).</summary>
+    public static Option<double?> LearningRate()
+    {
+        var option = new Option<double?>("--lr")
+        {
+            Description = "Learning rate (default: the book's for the optimizer: 0.1 for sgd as in ch. 4, 0.01 for momentum, nesterov, adagrad and rmsprop, 0.001 for adam).",
+            HelpName = "X",
+        };
+        option.CustomParser = result => ParseToken<double>(result, "--lr", "a positive finite number", ParseDouble);
+        return Check(option, value => value is not { } v || IsPositiveFinite(v) ? null : $"--lr must be a positive finite number (got {Format.Number(v)})");
+    }
+
+    /// <summary>--momentum of Momentum and Nesterov.</summary>
+    public static Option<double> Momentum()
+    {
+        var option = new Option<double>("--momentum")
+        {
+            Description = "Momentum of the momentum and nesterov optimizers (the book: 0.9); 0 or more and below 1.",
+            DefaultValueFactory = _ => OptimizerSettings.DefaultMomentum,
+            HelpName = "X",
+        };
+        option.CustomParser = result => ParseToken<double>(result, "--momentum", "a number", ParseDouble);
+        return Check(option, value => value is >= 0 and < 1 ? null : $"--momentum must be 0 or more and below 1 (got {Format.Number(value)})");
+    }
+
+    public static OptimizerKind ParseOptimizer(string value) => value.ToLowerInvariant() switch
+    {
+        "momentum" => OptimizerKind.Momentum,
+        "nesterov" => OptimizerKind.Nesterov,
+        "adagrad" => OptimizerKind.AdaGrad,
+        "rmsprop" => OptimizerKind.RmsProp,
+        "adam" => OptimizerKind.Adam,
+        _ => OptimizerKind.Sgd,
+    };
+
+    /// <summary>The name the options use for an activation.</summary>
+    public static string Name(Training.Activation activation) => activation == Training.Activation.Relu ? "relu" : "sigmoid";
 
     public static Option<ulong> Seed()
     {

@@ -12,21 +12,30 @@ namespace Simd.Cli;
 /// </summary>
 internal static class NetworkLimits
 {
-    /// <summary>The largest W1 (input x hidden) a network may have (see <see cref="NetworkShape.Validate"/>).</summary>
-    private const long MaxFirstLayerWeights = int.MaxValue / 4;
-
     /// <param name="batchOption">The option that sets the batch ("--batch", "--images"), for the message.</param>
-    public static NetworkShape Check<T>(int hidden, int batch, int threads, string batchOption)
+    public static NetworkShape Check<T>(NetworkSpec network, int batch, int threads, string batchOption)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        long firstLayer = (long)MnistFiles.PixelsPerImage * hidden;
-        if (firstLayer > MaxFirstLayerWeights)
+        int[] sizes = [MnistFiles.PixelsPerImage, .. network.Hidden, MnistFiles.ClassCount];
+        long parameters = 0;
+        for (int l = 0; l + 1 < sizes.Length; l++)
         {
-            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
-                $"--hidden {hidden} is too large: W1 would hold {firstLayer:N0} weights, at most {MaxFirstLayerWeights:N0} (--hidden {MaxFirstLayerWeights / MnistFiles.PixelsPerImage:N0})"));
+            long weights = (long)sizes[l] * sizes[l + 1];
+            parameters += weights + sizes[l + 1];
+            if (weights > NetworkShape.MaxLayerWeights)
+            {
+                throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                    $"--hidden {string.Join(",", network.Hidden)} is too large: W{l + 1} would hold {sizes[l]} x {sizes[l + 1]} = {weights:N0} weights, at most {NetworkShape.MaxLayerWeights:N0}"));
+            }
         }
 
-        var shape = new NetworkShape(MnistFiles.PixelsPerImage, hidden, MnistFiles.ClassCount);
+        if (parameters > NetworkShape.MaxLayerWeights)
+        {
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"--hidden {string.Join(",", network.Hidden)} is too large: {parameters:N0} parameters, at most {NetworkShape.MaxLayerWeights:N0}"));
+        }
+
+        NetworkShape shape = network.Shape;
         long elements = Workspace<T>.RequiredElements(shape, batch, threads, Tuning.EvaluationChunkRows);
         long bytes = Workspace<T>.RequiredBytes(shape, batch, threads, Tuning.EvaluationChunkRows);
         string what = $"a {shape} network with {batchOption} {batch} and --threads {threads}";

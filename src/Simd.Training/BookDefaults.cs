@@ -37,9 +37,12 @@ public static class Tuning
     public const int RowAlignment = 8;
 
     /// <summary>
-    /// The backprop's small weight work (dW2, db1, db2 and their updates) weighs about this many rows of
-    /// dW1 (measured: 16 left that worker 5 µs behind, 48 and 80 balance); the worker that does it takes
-    /// that many fewer rows of dW1.
+    /// Rows of a weight matrix per block of the weight phase: each block's gradient, weight decay and
+    /// update are one worker's (a multiple of <see cref="RowAlignment"/>; the book's W1 is 25 blocks, enough
+    /// for two or four workers to balance by claiming).
     /// </summary>
-    public const int SmallWeightWorkRows = 48;
+    public const int WeightBlockRows = 32;
+
+    /// <summary>The most chunks an evaluation pass is split into; larger sets get larger chunks.</summary>
+    public const int MaxEvaluationChunks = 1024;
 }

@@ -1,78 +1,136 @@
 namespace Simd.Training;
 
 /// <summary>
-/// Sizes of the two-layer network and where each parameter lives in the one flat parameter buffer:
-/// W1 [input, hidden], b1 [hidden], W2 [hidden, output], b2 [output], in that order, row-major —
-/// the order the numerical gradient walks them.
+/// Sizes of a fully connected network (the book's MultiLayerNet): an input, any number of hidden
+/// layers, an output; and where each parameter lives in the one flat parameter buffer, in the book's
+/// order W1, b1, W2, b2, ... (W_l [n_(l-1), n_l] row-major, b_l [n_l]) — the order the numerical
+/// gradient walks them and model files store them. The book's ch. 4 network is 784-50-10.
 /// </summary>
-public readonly record struct NetworkShape(int InputSize, int HiddenSize, int OutputSize)
+public sealed class NetworkShape : IEquatable<NetworkShape>
 {
-    /// <summary>The book's network: 784 -> 50 -> 10.</summary>
-    public static NetworkShape Book => new(784, 50, 10);
+    private readonly int[] _sizes;        // n_0 (input), n_1, ..., n_L (output)
+    private readonly int[] _weightOffsets; // [L]
+    private readonly int[] _biasOffsets;   // [L]
 
-    public const int W1Offset = 0;
-
-    public int W1Length => InputSize * HiddenSize;
-
-    public int B1Offset => W1Length;
-
-    public int B2Offset => W2Offset + W2Length;
-
-    public int W2Offset => B1Offset + HiddenSize;
-
-    public int W2Length => HiddenSize * OutputSize;
-
-    /// <summary>All parameters: 784*50 + 50 + 50*10 + 10 = 39,760 for the book's sizes.</summary>
-    public int ParameterCount => B2Offset + OutputSize;
-
-    /// <summary>The parameter tensors in buffer order, with their offsets and lengths.</summary>
-    public IReadOnlyList<ParameterTensor> Tensors =>
-    [
-        new("W1", W1Offset, InputSize, HiddenSize),
-        new("b1", B1Offset, 1, HiddenSize),
-        new("W2", W2Offset, HiddenSize, OutputSize),
-        new("b2", B2Offset, 1, OutputSize),
-    ];
-
-    /// <summary>W1 inside a parameter (or gradient) buffer: [input, hidden].</summary>
-    public Span<T> W1<T>(Span<T> parameters) => parameters.Slice(W1Offset, W1Length);
-
-    /// <summary>b1 inside a parameter buffer: [hidden].</summary>
-    public Span<T> B1<T>(Span<T> parameters) => parameters.Slice(B1Offset, HiddenSize);
-
-    /// <summary>W2 inside a parameter buffer: [hidden, output].</summary>
-    public Span<T> W2<T>(Span<T> parameters) => parameters.Slice(W2Offset, W2Length);
-
-    /// <summary>b2 inside a parameter buffer: [output].</summary>
-    public Span<T> B2<T>(Span<T> parameters) => parameters.Slice(B2Offset, OutputSize);
-
-    /// <inheritdoc cref="W1{T}(Span{T})"/>
-    public ReadOnlySpan<T> W1<T>(ReadOnlySpan<T> parameters) => parameters.Slice(W1Offset, W1Length);
-
-    /// <inheritdoc cref="B1{T}(Span{T})"/>
-    public ReadOnlySpan<T> B1<T>(ReadOnlySpan<T> parameters) => parameters.Slice(B1Offset, HiddenSize);
-
-    /// <inheritdoc cref="W2{T}(Span{T})"/>
-    public ReadOnlySpan<T> W2<T>(ReadOnlySpan<T> parameters) => parameters.Slice(W2Offset, W2Length);
-
-    /// <inheritdoc cref="B2{T}(Span{T})"/>
-    public ReadOnlySpan<T> B2<T>(ReadOnlySpan<T> parameters) => parameters.Slice(B2Offset, OutputSize);
-
-    /// <summary>Throws when a size is not positive.</summary>
-    public void Validate()
+    /// <summary>One hidden layer: the book's MultiLayerNet.</summary>
+    public NetworkShape(int inputSize, int hiddenSize, int outputSize)
+        : this(inputSize, [hiddenSize], outputSize)
     {
-        if (InputSize <= 0 || HiddenSize <= 0 || OutputSize <= 0)
-        {
-            throw new ArgumentException($"network sizes must be positive (input {InputSize}, hidden {HiddenSize}, output {OutputSize})");
-        }
-
-        if ((long)InputSize * HiddenSize > int.MaxValue / 4)
-        {
-            throw new ArgumentException($"network too large: {InputSize} x {HiddenSize} weights");
-        }
     }
 
-    public override string ToString() => $"{InputSize}-{HiddenSize}-{OutputSize}";
+    /// <param name="hiddenSizes">The hidden layers, first to last (the book's hidden_size_list); may be empty.</param>
+    public NetworkShape(int inputSize, IReadOnlyList<int> hiddenSizes, int outputSize)
+    {
+        ArgumentNullException.ThrowIfNull(hiddenSizes);
+        _sizes = [inputSize, .. hiddenSizes, outputSize];
+        if (_sizes.Any(size => size <= 0))
+        {
+            throw new ArgumentException($"network sizes must be positive ({string.Join("-", _sizes)})");
+        }
+
+        _weightOffsets = new int[LayerCount];
+        _biasOffsets = new int[LayerCount];
+        long offset = 0;
+        for (int l = 0; l < LayerCount; l++)
+        {
+            long weights = (long)_sizes[l] * _sizes[l + 1];
+            if (weights > MaxLayerWeights)
+            {
+                throw new ArgumentException($"network too large: layer {l + 1} has {_sizes[l]} x {_sizes[l + 1]} weights, at most {MaxLayerWeights:N0}");
+            }
+
+            _weightOffsets[l] = (int)Math.Min(offset, int.MaxValue);
+            offset += weights;
+            _biasOffsets[l] = (int)Math.Min(offset, int.MaxValue);
+            offset += _sizes[l + 1];
+        }
+
+        if (offset > MaxLayerWeights)
+        {
+            throw new ArgumentException($"network too large: {offset:N0} parameters, at most {MaxLayerWeights:N0}");
+        }
+
+        ParameterCount = (int)offset;
+    }
+
+    /// <summary>The most weights a layer (and parameters a network) may have: buffers of several times this must still be addressable.</summary>
+    public const long MaxLayerWeights = int.MaxValue / 4;
+
+    /// <summary>The book's ch. 4 network: 784 -> 50 -> 10.</summary>
+    public static NetworkShape Book { get; } = new(784, 50, 10);
+
+    public int InputSize => _sizes[0];
+
+    public int OutputSize => _sizes[^1];
+
+    /// <summary>The hidden layers' sizes, first to last.</summary>
+    public IReadOnlyList<int> HiddenSizes => _sizes[1..^1];
+
+    /// <summary>Affine layers: hidden layers + 1 (the output layer).</summary>
+    public int LayerCount => _sizes.Length - 1;
+
+    /// <summary>The widest layer output (hidden or output): the size of a row of scratch that any layer's output fits in.</summary>
+    public int MaxOutputWidth => _sizes[1..].Max();
+
+    /// <summary>All parameters: 784*50 + 50 + 50*10 + 10 = 39,760 for the book's sizes.</summary>
+    public int ParameterCount { get; }
+
+    /// <summary>Inputs of affine layer <paramref name="layer"/> (0-based): n_(layer).</summary>
+    public int InputsOf(int layer) => _sizes[layer];
+
+    /// <summary>Outputs of affine layer <paramref name="layer"/> (0-based): n_(layer+1).</summary>
+    public int OutputsOf(int layer) => _sizes[layer + 1];
+
+    public int WeightOffset(int layer) => _weightOffsets[layer];
+
+    public int WeightLength(int layer) => _sizes[layer] * _sizes[layer + 1];
+
+    public int BiasOffset(int layer) => _biasOffsets[layer];
+
+    /// <summary>W of layer <paramref name="layer"/> (0-based) inside a parameter (or gradient, or state) buffer: [n_in, n_out].</summary>
+    public Span<T> Weights<T>(Span<T> parameters, int layer) => parameters.Slice(WeightOffset(layer), WeightLength(layer));
+
+    /// <inheritdoc cref="Weights{T}(Span{T}, int)"/>
+    public ReadOnlySpan<T> Weights<T>(ReadOnlySpan<T> parameters, int layer) => parameters.Slice(WeightOffset(layer), WeightLength(layer));
+
+    /// <summary>b of layer <paramref name="layer"/> (0-based): [n_out].</summary>
+    public Span<T> Bias<T>(Span<T> parameters, int layer) => parameters.Slice(BiasOffset(layer), OutputsOf(layer));
+
+    /// <inheritdoc cref="Bias{T}(Span{T}, int)"/>
+    public ReadOnlySpan<T> Bias<T>(ReadOnlySpan<T> parameters, int layer) => parameters.Slice(BiasOffset(layer), OutputsOf(layer));
+
+    /// <summary>The parameter tensors in buffer order (W1, b1, W2, b2, ...), with their offsets and shapes.</summary>
+    public IReadOnlyList<ParameterTensor> Tensors =>
+    [
+        .. Enumerable.Range(0, LayerCount).SelectMany(l => (ParameterTensor[])
+        [
+            new($"W{l + 1}", WeightOffset(l), InputsOf(l), OutputsOf(l)),
+            new($"b{l + 1}", BiasOffset(l), 1, OutputsOf(l)),
+        ]),
+    ];
+
+    /// <summary>True when element <paramref name="index"/> of the parameter buffer is a weight (not a bias): what weight decay applies to.</summary>
+    public bool IsWeight(int index)
+    {
+        for (int l = LayerCount - 1; l >= 0; l--)
+        {
+            if (index >= WeightOffset(l))
+            {
+                return index < BiasOffset(l);
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>"784-100-100-10".</summary>
+    public override string ToString() => string.Join("-", _sizes);
+
+    public bool Equals(NetworkShape? other) => other is not null && _sizes.AsSpan().SequenceEqual(other._sizes);
+
+    public override bool Equals(object? obj) => Equals(obj as NetworkShape);
+
+    public override int GetHashCode() => ToString().GetHashCode(StringComparison.Ordinal);
 }
 
 /// <summary>One named parameter tensor inside the flat buffer.</summary>

@@ -6,7 +6,7 @@ namespace Simd.Training;
 
 /// <summary>
 /// The book's train_neuralnet.py: each iteration draws a batch with replacement, computes the
-/// gradient (backprop or numerical), applies SGD; every <see cref="TrainingOptions.IterationsPerEpoch"/>
+/// gradient (backprop or numerical), applies the optimizer; every <see cref="TrainingOptions.IterationsPerEpoch"/>
 /// iterations (0, 600, 1200, ...) it measures accuracy on the whole training and test sets.
 /// A step allocates nothing: sampling, gradient, update and timing all work in the workspace.
 /// </summary>
@@ -16,7 +16,6 @@ public sealed class Trainer<T> : IDisposable
     private readonly TrainingOptions _options;
     private readonly Dataset<T> _train;
     private readonly Dataset<T> _test;
-    private readonly T _learningRate;
     private readonly Action<int, int> _numericalProgress;
     private Rng _sampler;
     private int _iteration;
@@ -34,16 +33,15 @@ public sealed class Trainer<T> : IDisposable
         _options = options;
         _train = train;
         _test = test;
-        _learningRate = T.CreateTruncating(options.LearningRate);
-        var shape = new NetworkShape(train.Features, options.HiddenSize, train.ClassCount);
-        Network = new TwoLayerNet<T>(shape, options.Activation, isa, options.Seed, options.BatchSize, options.Threads);
+        var shape = new NetworkShape(train.Features, options.HiddenSizes, train.ClassCount);
+        Network = new MultiLayerNet<T>(shape, options.Activation, isa, options.Seed, options.BatchSize, options.Threads, options.Init, options.WeightDecay);
         // The sampler has its own stream, so changing the initialisation never changes the batches.
         _sampler = new Rng(~options.Seed);
         DrawSample(Network.Workspace.NextBatchIndices[..options.BatchSize]);
         _numericalProgress = (done, total) => NumericalProgress?.Invoke(_iteration, done, total);
     }
 
-    public TwoLayerNet<T> Network { get; }
+    public MultiLayerNet<T> Network { get; }
 
     /// <summary>Called after each evaluation row (on the training thread).</summary>
     public Action<EpochReport>? Evaluated { get; set; }
@@ -74,7 +72,7 @@ public sealed class Trainer<T> : IDisposable
 
         long start = Stopwatch.GetTimestamp();
         T loss = _options.Gradient == GradientMethod.Backprop
-            ? Network.TrainStep(_train, batch, _learningRate)
+            ? Network.TrainStep(_train, batch, _options.Optimizer)
             : NumericalStep(batch, cancellationToken);
         long ticks = Stopwatch.GetTimestamp() - start;
         _gradientTicks += ticks;
@@ -101,7 +99,7 @@ public sealed class Trainer<T> : IDisposable
     {
         int perEpoch = _options.IterationsPerEpoch(_train.Count);
         var epochs = new List<EpochReport>((_options.Iterations / perEpoch) + 2);
-        TrainingEventSource.Log.RunStart(_options.Iterations, _options.BatchSize, _options.Threads, _options.HiddenSize, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+        TrainingEventSource.Log.RunStart(_options.Iterations, _options.BatchSize, _options.Threads, _options.HiddenSizes.Count > 0 ? _options.HiddenSizes[0] : 0, System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
         long loopStart = Stopwatch.GetTimestamp();
         long evaluationTicks = 0, epochStartTicks = _gradientTicks;
         long allocated = 0, allocationMark = 0;
@@ -172,7 +170,7 @@ public sealed class Trainer<T> : IDisposable
         Network.GatherBatch(_train, batch);
         Network.NumericalGradient(ws.BatchImagesMemory, ws.BatchLabelsMemory, batch, ws.GradientsMemory, _numericalProgress, cancellationToken);
         T loss = Network.Loss(ws.BatchImages, ws.BatchLabels, batch);
-        Network.Update(ws.Gradients, _learningRate);
+        Network.Update(ws.Gradients, _options.Optimizer);
         return loss;
     }
 

@@ -1,17 +1,27 @@
 namespace Simd.Training;
 
-/// <summary>Everything that defines a training run; the defaults are the book's train_neuralnet.py.</summary>
+/// <summary>
+/// Everything that defines a training run; the defaults are the book's ch. 4 run (train_neuralnet.py:
+/// 784-50-10 sigmoid, weights 0.01·N(0, 1), SGD lr 0.1, batches of 100, 10,000 iterations).
+/// </summary>
 public sealed record TrainingOptions
 {
     public int Iterations { get; init; } = BookDefaults.Iterations;
 
     public int BatchSize { get; init; } = BookDefaults.BatchSize;
 
-    public double LearningRate { get; init; } = BookDefaults.LearningRate;
-
-    public int HiddenSize { get; init; } = BookDefaults.HiddenSize;
+    /// <summary>The hidden layers' sizes (the book's hidden_size_list): [50] for the ch. 4 network.</summary>
+    public IReadOnlyList<int> HiddenSizes { get; init; } = [BookDefaults.HiddenSize];
 
     public Activation Activation { get; init; } = Activation.Sigmoid;
+
+    /// <summary>Initial weights (the book's weight_init_std).</summary>
+    public WeightInit Init { get; init; } = WeightInit.Book;
+
+    public OptimizerSettings Optimizer { get; init; } = OptimizerSettings.Book;
+
+    /// <summary>λ of the weight decay (the book's weight_decay_lambda); 0 for none.</summary>
+    public double WeightDecay { get; init; }
 
     public GradientMethod Gradient { get; init; } = GradientMethod.Backprop;
 
@@ -20,38 +30,19 @@ public sealed record TrainingOptions
     /// <summary>Worker threads sharing each step (1 = the calling thread alone). Results do not depend on it.</summary>
     public int Threads { get; init; } = 1;
 
-    /// <summary>Throws <see cref="ArgumentException"/> with a one-line message for the user.</summary>
+    /// <summary>Throws <see cref="ArgumentException"/> with a one-line message naming the setting.</summary>
     public void Validate(int trainCount)
     {
-        if (Iterations < 1)
-        {
-            throw new ArgumentException($"--iters must be at least 1 (got {Iterations})");
-        }
-
-        if (BatchSize < 1)
-        {
-            throw new ArgumentException($"--batch must be at least 1 (got {BatchSize})");
-        }
-
-        if (!double.IsFinite(LearningRate) || LearningRate <= 0)
-        {
-            throw new ArgumentException($"--lr must be a positive finite number (got {LearningRate})");
-        }
-
-        if (HiddenSize < 1)
-        {
-            throw new ArgumentException($"--hidden must be at least 1 (got {HiddenSize})");
-        }
-
-        if (Threads < 1)
-        {
-            throw new ArgumentException($"--threads must be at least 1 (got {Threads})");
-        }
-
-        if (trainCount < 1)
-        {
-            throw new ArgumentException("the training set is empty");
-        }
+        Require(Iterations >= 1, $"iterations must be at least 1 (got {Iterations})");
+        Require(BatchSize >= 1, $"the batch size must be at least 1 (got {BatchSize})");
+        Require(HiddenSizes.All(size => size >= 1), $"every hidden layer needs at least 1 unit (got {string.Join(",", HiddenSizes)})");
+        Require(double.IsFinite(Optimizer.LearningRate) && Optimizer.LearningRate > 0,
+            $"the learning rate must be a positive finite number (got {Optimizer.LearningRate})");
+        Require(double.IsFinite(WeightDecay) && WeightDecay >= 0, $"the weight decay must be a finite number, 0 or more (got {WeightDecay})");
+        Require(Init.Kind != WeightInitKind.StandardDeviation || (double.IsFinite(Init.Value) && Init.Value > 0),
+            $"the initial weights' standard deviation must be a positive finite number (got {Init.Value})");
+        Require(Threads >= 1, $"threads must be at least 1 (got {Threads})");
+        Require(trainCount >= 1, "the training set is empty");
     }
 
     /// <summary>
@@ -59,4 +50,12 @@ public sealed record TrainingOptions
     /// 600 for 60,000 images in batches of 100. Integer division, so every batch size gets a regular interval.
     /// </summary>
     public int IterationsPerEpoch(int trainCount) => Math.Max(trainCount / BatchSize, 1);
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException(message);
+        }
+    }
 }

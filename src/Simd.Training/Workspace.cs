@@ -5,9 +5,10 @@ using System.Runtime.InteropServices;
 namespace Simd.Training;
 
 /// <summary>
-/// Every buffer the training loop, the gradients and the evaluation use, carved out of one pinned
-/// allocation made at construction (llm.c style), each view starting on a 64-byte boundary so
-/// vector loads never split a cache line at a row start. Nothing is allocated after this.
+/// Every buffer the training loop, the gradients, the optimizer and the evaluation use, carved out of
+/// one pinned allocation made at construction (llm.c style), each view starting on a 64-byte boundary
+/// so vector loads never split a cache line at a row start. Nothing is allocated after this.
+/// Shapes: B = max batch, P = parameters, n_l = the width of layer l, W = the widest layer output.
 /// </summary>
 public sealed class Workspace<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -15,28 +16,12 @@ public sealed class Workspace<T>
     /// <summary>Alignment of every view, in bytes: one cache line, one AVX-512 vector.</summary>
     public const int AlignmentBytes = 64;
 
-    /// <summary>The most values the one buffer can hold (one .NET array, less the alignment padding).</summary>
-    public static long MaxElements => Array.MaxLength - (AlignmentBytes / Unsafe.SizeOf<T>());
-
-    /// <summary>
-    /// The values the buffer of a workspace of these sizes holds, computed without allocating: what a
-    /// caller checks against <see cref="MaxElements"/> and the memory it has before building one.
-    /// </summary>
-    public static long RequiredElements(NetworkShape shape, int maxBatch, int workerCount, int evaluationChunkRows) =>
-        Plan(shape, maxBatch, workerCount, evaluationChunkRows).Length;
-
-    /// <summary>Bytes a workspace of these sizes holds: the buffer plus the small per-batch arrays.</summary>
-    public static long RequiredBytes(NetworkShape shape, int maxBatch, int workerCount, int evaluationChunkRows) =>
-        (RequiredElements(shape, maxBatch, workerCount, evaluationChunkRows) * Unsafe.SizeOf<T>())
-        + (3L * maxBatch * sizeof(int)) + ((long)workerCount * (maxBatch + AlignmentBytes));
-
     private readonly T[] _buffer;
     private readonly byte[] _batchLabels;
     private readonly byte[][] _workerBatchLabels;
     private readonly int[] _batchIndices;
     private readonly int[] _nextBatchIndices;
-    private readonly Segment _parameters, _gradients, _batchImages, _hidden, _logits, _outputGradient, _hiddenGradient, _rowLosses;
-    private readonly WorkerSegments[] _workers;
+    private readonly Layout _layout;
 
     /// <exception cref="ArgumentException">The sizes are not positive, or the buffers would not fit in one
     /// array (<see cref="MaxElements"/>): checked before anything is allocated.</exception>
@@ -47,22 +32,19 @@ public sealed class Workspace<T>
             throw new NotSupportedException($"element type {typeof(T).Name}: the kernels support float and double");
         }
 
-        Layout layout = Plan(shape, maxBatch, workerCount, evaluationChunkRows);
-        if (layout.Length > MaxElements)
+        _layout = Plan(shape, maxBatch, workerCount, evaluationChunkRows);
+        if (_layout.Length > MaxElements)
         {
             throw new ArgumentException(
-                $"a {shape} network with a batch of {maxBatch} and {workerCount} workers needs {layout.Length:N0} values of buffers, more than one array holds ({MaxElements:N0})");
+                $"a {shape} network with a batch of {maxBatch} and {workerCount} workers needs {_layout.Length:N0} values of buffers, more than one array holds ({MaxElements:N0})");
         }
 
         Shape = shape;
         MaxBatch = maxBatch;
         WorkerCount = workerCount;
         EvaluationChunkRows = evaluationChunkRows;
-        (_parameters, _gradients, _batchImages, _hidden, _logits, _outputGradient, _hiddenGradient, _rowLosses) =
-            (layout.Parameters, layout.Gradients, layout.BatchImages, layout.Hidden, layout.Logits, layout.OutputGradient, layout.HiddenGradient, layout.RowLosses);
-        _workers = layout.Workers;
         int b = maxBatch;
-        _buffer = GC.AllocateArray<T>((int)(layout.Length + (AlignmentBytes / Unsafe.SizeOf<T>())), pinned: true);
+        _buffer = GC.AllocateArray<T>((int)(_layout.Length + (AlignmentBytes / Unsafe.SizeOf<T>())), pinned: true);
         BaseOffset = AlignedStart(_buffer);
         _batchLabels = GC.AllocateArray<byte>(b, pinned: true);
         _batchIndices = GC.AllocateArray<int>(b, pinned: true);
@@ -74,6 +56,9 @@ public sealed class Workspace<T>
             _workerBatchLabels[w] = GC.AllocateArray<byte>(b + AlignmentBytes, pinned: true);
         }
     }
+
+    /// <summary>The most values the one buffer can hold (one .NET array, less the alignment padding).</summary>
+    public static long MaxElements => Array.MaxLength - (AlignmentBytes / Unsafe.SizeOf<T>());
 
     public NetworkShape Shape { get; }
 
@@ -92,72 +77,84 @@ public sealed class Workspace<T>
 
     private int BaseOffset { get; }
 
-    /// <summary>All parameters, [P]: W1 [in, hidden] | b1 [hidden] | W2 [hidden, out] | b2 [out].</summary>
-    public Span<T> Parameters => View(_parameters);
+    /// <summary>
+    /// The values the buffer of a workspace of these sizes holds, computed without allocating: what a
+    /// caller checks against <see cref="MaxElements"/> and the memory it has before building one.
+    /// </summary>
+    public static long RequiredElements(NetworkShape shape, int maxBatch, int workerCount, int evaluationChunkRows) =>
+        Plan(shape, maxBatch, workerCount, evaluationChunkRows).Length;
+
+    /// <summary>Bytes a workspace of these sizes holds: the buffer plus the small per-batch arrays.</summary>
+    public static long RequiredBytes(NetworkShape shape, int maxBatch, int workerCount, int evaluationChunkRows) =>
+        (RequiredElements(shape, maxBatch, workerCount, evaluationChunkRows) * Unsafe.SizeOf<T>())
+        + (3L * maxBatch * sizeof(int)) + ((long)workerCount * (maxBatch + AlignmentBytes));
+
+    /// <summary>All parameters, [P], in the book's order: W1 | b1 | W2 | b2 | ... (see <see cref="NetworkShape"/>).</summary>
+    public Span<T> Parameters => View(_layout.Parameters);
 
     /// <summary>Gradients, [P], in the layout of <see cref="Parameters"/>.</summary>
-    public Span<T> Gradients => View(_gradients);
+    public Span<T> Gradients => View(_layout.Gradients);
 
-    /// <summary>The current batch's images, [maxBatch, in].</summary>
-    public Span<T> BatchImages => View(_batchImages);
+    /// <summary>The optimizer's first state, [P]: Momentum's and Nesterov's v, AdaGrad's and RMSprop's h, Adam's m.</summary>
+    public Span<T> OptimizerState1 => View(_layout.State1);
 
-    /// <summary>The current batch's labels, [maxBatch].</summary>
+    /// <summary>The optimizer's second state, [P]: Adam's v.</summary>
+    public Span<T> OptimizerState2 => View(_layout.State2);
+
+    /// <summary>The current batch's images, [B, n_0].</summary>
+    public Span<T> BatchImages => View(_layout.BatchImages);
+
+    /// <summary>The current batch's labels, [B].</summary>
     public Span<byte> BatchLabels => _batchLabels;
 
     /// <summary><see cref="BatchImages"/>, for work handed to other threads.</summary>
-    public Memory<T> BatchImagesMemory => MemoryView(_batchImages);
+    public Memory<T> BatchImagesMemory => MemoryView(_layout.BatchImages);
 
     /// <summary><see cref="BatchLabels"/>, for work handed to other threads.</summary>
     public Memory<byte> BatchLabelsMemory => _batchLabels;
 
     /// <summary><see cref="Gradients"/>, for work handed to other threads.</summary>
-    public Memory<T> GradientsMemory => MemoryView(_gradients);
+    public Memory<T> GradientsMemory => MemoryView(_layout.Gradients);
 
-    /// <summary>The current batch's sample indices into the training set, [maxBatch].</summary>
+    /// <summary>The current batch's sample indices into the training set, [B].</summary>
     public Span<int> BatchIndices => _batchIndices;
 
-    /// <summary>The next batch's sample indices, drawn a step ahead so its images can be prefetched, [maxBatch].</summary>
+    /// <summary>The next batch's sample indices, drawn a step ahead so its images can be prefetched, [B].</summary>
     public Span<int> NextBatchIndices => _nextBatchIndices;
 
     /// <summary>
-    /// Worker <paramref name="worker"/>'s own copy of the whole batch, [maxBatch, in]: every worker
-    /// normalizes all the images itself, so the weight-gradient phase, which needs every row, reads
-    /// only its own cache (a row another core wrote costs more to fetch than to normalize again).
+    /// The output of affine layer <paramref name="layer"/> (0-based) after its activation, [B, n_(layer+1)];
+    /// the last layer's is the logits.
     /// </summary>
-    public Span<T> WorkerBatchImages(int worker) => View(_workers[worker].BatchImages);
+    public Span<T> Activations(int layer) => View(_layout.Activations[layer]);
 
-    /// <summary>Worker <paramref name="worker"/>'s own copy of the batch's labels, [maxBatch].</summary>
+    /// <summary>dZ of affine layer <paramref name="layer"/>: the loss's gradient at its pre-activation output, [B, n_(layer+1)].</summary>
+    public Span<T> LayerGradients(int layer) => View(_layout.LayerGradients[layer]);
+
+    /// <summary>Per-row losses, [B], summed in row order into the batch loss.</summary>
+    public Span<T> RowLosses => View(_layout.RowLosses);
+
+    /// <summary>
+    /// Worker <paramref name="worker"/>'s own copy of the whole batch, [B, n_0]: every worker normalizes all
+    /// the images itself, so the weight-gradient phase, which needs every row, reads only its own cache
+    /// (a row another core wrote costs more to fetch than to normalize again).
+    /// </summary>
+    public Span<T> WorkerBatchImages(int worker) => View(_layout.Workers[worker].BatchImages);
+
+    /// <summary>Worker <paramref name="worker"/>'s own copy of the batch's labels, [B].</summary>
     public Span<byte> WorkerBatchLabels(int worker) => _workerBatchLabels[worker].AsSpan(0, MaxBatch);
 
-    /// <summary>Hidden activations A1 = act(X·W1 + b1), [maxBatch, hidden].</summary>
-    public Span<T> Hidden => View(_hidden);
-
-    /// <summary>Logits Z2 = A1·W2 + b2, [maxBatch, out].</summary>
-    public Span<T> Logits => View(_logits);
-
-    /// <summary>dZ2 = (softmax(Z2) - onehot(t)) / B, [maxBatch, out].</summary>
-    public Span<T> OutputGradient => View(_outputGradient);
-
-    /// <summary>dA1 = dZ2·W2ᵀ, then dZ1 = dA1 ⊙ act'(A1) in place, [maxBatch, hidden].</summary>
-    public Span<T> HiddenGradient => View(_hiddenGradient);
-
-    /// <summary>Per-row losses, [maxBatch], summed in row order into the batch loss.</summary>
-    public Span<T> RowLosses => View(_rowLosses);
-
-    /// <summary>Worker <paramref name="worker"/>'s evaluation images, normalized, [chunk, in].</summary>
-    public Span<T> WorkerImages(int worker) => View(_workers[worker].Images);
+    /// <summary>Worker <paramref name="worker"/>'s evaluation images, normalized, [chunk, n_0].</summary>
+    public Span<T> WorkerImages(int worker) => View(_layout.Workers[worker].Images);
 
     /// <summary>Worker <paramref name="worker"/>'s private parameter copy, [P].</summary>
-    public Span<T> WorkerParameters(int worker) => View(_workers[worker].Parameters);
+    public Span<T> WorkerParameters(int worker) => View(_layout.Workers[worker].Parameters);
 
-    /// <summary>Worker <paramref name="worker"/>'s hidden scratch, [max(maxBatch, chunk), hidden].</summary>
-    public Span<T> WorkerHidden(int worker) => View(_workers[worker].Hidden);
+    /// <summary>Worker <paramref name="worker"/>'s two ping-pong layer buffers, [max(B, chunk), W] each.</summary>
+    public Span<T> WorkerScratch(int worker, int which) => View(which == 0 ? _layout.Workers[worker].ScratchA : _layout.Workers[worker].ScratchB);
 
-    /// <summary>Worker <paramref name="worker"/>'s logits scratch, [max(maxBatch, chunk), out].</summary>
-    public Span<T> WorkerLogits(int worker) => View(_workers[worker].Logits);
-
-    /// <summary>Worker <paramref name="worker"/>'s per-row losses, [max(maxBatch, chunk)].</summary>
-    public Span<T> WorkerRowLosses(int worker) => View(_workers[worker].RowLosses);
+    /// <summary>Worker <paramref name="worker"/>'s per-row losses, [max(B, chunk)].</summary>
+    public Span<T> WorkerRowLosses(int worker) => View(_layout.Workers[worker].RowLosses);
 
     /// <summary>True when <paramref name="span"/> starts on a 64-byte boundary (tests check every view).</summary>
     public static unsafe bool IsAligned(Span<T> span) =>
@@ -170,30 +167,36 @@ public sealed class Workspace<T>
     /// <summary>Where every view goes, in values from the aligned start; nothing allocated but this plan.</summary>
     private static Layout Plan(NetworkShape shape, int maxBatch, int workerCount, int evaluationChunkRows)
     {
-        shape.Validate();
+        ArgumentNullException.ThrowIfNull(shape);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(workerCount, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(evaluationChunkRows, 1);
-        long p = shape.ParameterCount, b = maxBatch, h = shape.HiddenSize, o = shape.OutputSize, input = shape.InputSize;
+        long p = shape.ParameterCount, b = maxBatch, input = shape.InputSize, widest = shape.MaxOutputWidth;
         long scratchRows = Math.Max(b, evaluationChunkRows);
         var layout = new Layout();
-        layout.Parameters = layout.Take(p);          // [P]          W1 | b1 | W2 | b2
+        layout.Parameters = layout.Take(p);          // [P]          W1 | b1 | W2 | b2 | ...
         layout.Gradients = layout.Take(p);           // [P]          same layout
-        layout.BatchImages = layout.Take(b * input); // [B, in]
-        layout.Hidden = layout.Take(b * h);          // [B, hidden]  activation output A1
-        layout.Logits = layout.Take(b * o);          // [B, out]     Z2
-        layout.OutputGradient = layout.Take(b * o);  // [B, out]     dZ2 = (softmax - t) / B
-        layout.HiddenGradient = layout.Take(b * h);  // [B, hidden]  dA1, then dZ1 in place
+        layout.State1 = layout.Take(p);              // [P]          optimizer state (v, h or m)
+        layout.State2 = layout.Take(p);              // [P]          Adam's v
+        layout.BatchImages = layout.Take(b * input); // [B, n_0]
+        layout.Activations = new Segment[shape.LayerCount];
+        layout.LayerGradients = new Segment[shape.LayerCount];
+        for (int l = 0; l < shape.LayerCount; l++)
+        {
+            layout.Activations[l] = layout.Take(b * shape.OutputsOf(l));     // [B, n_(l+1)]  act(Z), the last layer's logits
+            layout.LayerGradients[l] = layout.Take(b * shape.OutputsOf(l));  // [B, n_(l+1)]  dZ
+        }
+
         layout.RowLosses = layout.Take(b);           // [B]
         layout.Workers = new WorkerSegments[workerCount];
         for (int w = 0; w < workerCount; w++)
         {
             layout.Workers[w] = new WorkerSegments(
-                BatchImages: layout.Take(b * input),                    // [B, in]  this worker's own copy of the whole batch
-                Images: layout.Take(evaluationChunkRows * input),       // [chunk, in]  normalized images to evaluate
+                BatchImages: layout.Take(b * input),                    // [B, n_0]  this worker's own copy of the whole batch
+                Images: layout.Take(evaluationChunkRows * input),       // [chunk, n_0]  normalized images to evaluate
                 Parameters: layout.Take(p),                             // [P]  a private copy to perturb
-                Hidden: layout.Take(scratchRows * h),                   // [rows, hidden]
-                Logits: layout.Take(scratchRows * o),                   // [rows, out]
+                ScratchA: layout.Take(scratchRows * widest),            // [rows, W]  one layer's output
+                ScratchB: layout.Take(scratchRows * widest),            // [rows, W]  the next one's
                 RowLosses: layout.Take(scratchRows));                   // [rows]
         }
 
@@ -210,7 +213,7 @@ public sealed class Workspace<T>
     /// <summary>A view's place in the buffer; both fit in an int once the workspace exists (checked against <see cref="MaxElements"/>).</summary>
     private readonly record struct Segment(long Offset, long Length);
 
-    private readonly record struct WorkerSegments(Segment BatchImages, Segment Images, Segment Parameters, Segment Hidden, Segment Logits, Segment RowLosses);
+    private readonly record struct WorkerSegments(Segment BatchImages, Segment Images, Segment Parameters, Segment ScratchA, Segment ScratchB, Segment RowLosses);
 
     /// <summary>Hands out consecutive segments, each rounded up to whole 64-byte lines, and keeps them.</summary>
     private sealed class Layout
@@ -223,15 +226,15 @@ public sealed class Workspace<T>
 
         public Segment Gradients { get; set; }
 
+        public Segment State1 { get; set; }
+
+        public Segment State2 { get; set; }
+
         public Segment BatchImages { get; set; }
 
-        public Segment Hidden { get; set; }
+        public Segment[] Activations { get; set; } = [];
 
-        public Segment Logits { get; set; }
-
-        public Segment OutputGradient { get; set; }
-
-        public Segment HiddenGradient { get; set; }
+        public Segment[] LayerGradients { get; set; } = [];
 
         public Segment RowLosses { get; set; }
 

@@ -23,8 +23,7 @@ internal static class CompareCommand
     {
         Option<string?> data = CommonOptions.Data();
         Option<int> batch = CommonOptions.PositiveInt("--batch", BookDefaults.BatchSize, "Images in the batch (the blog: 100).");
-        Option<int> hidden = CommonOptions.Hidden();
-        Option<string> activation = CommonOptions.Activation();
+        var network = new NetworkOptions();
         Option<string> precision = CommonOptions.Precision("single");
         Option<ulong> seed = CommonOptions.Seed();
         Option<string?> isa = CommonOptions.Isa();
@@ -34,8 +33,9 @@ internal static class CompareCommand
             "Time one backprop gradient and one numerical gradient on the same batch and print both and their ratio " +
             "(the blog measured 1.1 ms and 40 s in numpy: about 40,000x).")
         {
-            data, batch, hidden, activation, precision, seed, isa, threads,
+            data, batch, precision, seed, isa, threads,
         };
+        network.AddTo(command);
 
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -43,8 +43,7 @@ internal static class CompareCommand
             string? dataOption = parseResult.GetValue(data);
             TextWriter error = parseResult.InvocationConfiguration.Error;
             MnistData mnist = DataAccess.Load(dataOption, error, cancellationToken);
-            var settings = new Settings(parseResult.GetValue(batch), parseResult.GetValue(hidden),
-                CommonOptions.ParseActivation(parseResult.GetValue(activation)!), parseResult.GetValue(seed), path, parseResult.GetValue(threads));
+            var settings = new Settings(parseResult.GetValue(batch), network.Read(parseResult), parseResult.GetValue(seed), path, parseResult.GetValue(threads));
             bool single = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!) == Precision.Single;
             int code = single
                 ? Run<float>(settings, mnist, parseResult.InvocationConfiguration.Output, error, cancellationToken)
@@ -57,15 +56,16 @@ internal static class CompareCommand
     private static int Run<T>(Settings settings, MnistData mnist, TextWriter output, TextWriter error, CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        NetworkShape shape = NetworkLimits.Check<T>(settings.Hidden, settings.Batch, settings.Threads, "--batch");
+        NetworkShape shape = NetworkLimits.Check<T>(settings.Network, settings.Batch, settings.Threads, "--batch");
         Dataset<T> train = DataAccess.ToDataset<T>(mnist.Train);
-        using var network = new TwoLayerNet<T>(shape, settings.Activation, settings.Isa, settings.Seed, settings.Batch, settings.Threads);
+        using var network = new MultiLayerNet<T>(shape, settings.Network.Activation, settings.Isa, settings.Seed, settings.Batch, settings.Threads,
+            settings.Network.Init, settings.Network.WeightDecay);
         var sampler = new Rng(~settings.Seed);
         int[] indices = [.. Enumerable.Range(0, settings.Batch).Select(_ => sampler.NextInt(train.Count))];
         (T[] x, byte[] t) = train.Take(indices);
         string precision = typeof(T) == typeof(float) ? "single" : "double";
         output.WriteLine(
-            $"compare: one gradient of the {shape} {(settings.Activation == Activation.Relu ? "relu" : "sigmoid")} network " +
+            $"compare: one gradient of the {settings.Network.Describe()} network " +
             $"on a batch of {settings.Batch} training images, {precision} precision, {Isa.Name(settings.Isa)} kernels, {settings.Threads} threads");
 
         var backprop = new T[shape.ParameterCount];
@@ -105,7 +105,7 @@ internal static class CompareCommand
         return ExitCodes.Success;
     }
 
-    private static double MedianBackpropSeconds<T>(TwoLayerNet<T> network, T[] x, byte[] t, int batch, T[] gradients, CancellationToken cancellationToken)
+    private static double MedianBackpropSeconds<T>(MultiLayerNet<T> network, T[] x, byte[] t, int batch, T[] gradients, CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var seconds = new double[BackpropRuns];
@@ -129,5 +129,5 @@ internal static class CompareCommand
         return seconds[BackpropRuns / 2];
     }
 
-    private sealed record Settings(int Batch, int Hidden, Activation Activation, ulong Seed, IsaPath Isa, int Threads);
+    private sealed record Settings(int Batch, NetworkSpec Network, ulong Seed, IsaPath Isa, int Threads);
 }

@@ -24,8 +24,7 @@ internal static class GradcheckCommand
         Option<string?> data = CommonOptions.Data();
         Option<int> images = CommonOptions.PositiveInt("--images", BookDefaults.GradientCheckImages,
             "Training images in the batch (gradient_check.py: the first 3).");
-        Option<int> hidden = CommonOptions.Hidden();
-        Option<string> activation = CommonOptions.Activation();
+        var network = new NetworkOptions();
         Option<string> precision = CommonOptions.Precision("double");
         Option<ulong> seed = CommonOptions.Seed();
         Option<double?> tolerance = new("--tolerance")
@@ -44,8 +43,9 @@ internal static class GradcheckCommand
             "Check backprop against the numerical gradient on the first training images (the book's gradient_check.py): " +
             "per parameter the mean and max absolute difference and the max relative error. Exit code 1 above the tolerance.")
         {
-            data, images, hidden, activation, precision, seed, tolerance, isa, threads,
+            data, images, precision, seed, tolerance, isa, threads,
         };
+        network.AddTo(command);
 
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -59,7 +59,7 @@ internal static class GradcheckCommand
                 throw new UsageException($"--images {count} is more than the {mnist.Train.Count} training images");
             }
 
-            var settings = new Settings(count, parseResult.GetValue(hidden), CommonOptions.ParseActivation(parseResult.GetValue(activation)!),
+            var settings = new Settings(count, network.Read(parseResult),
                 parseResult.GetValue(seed), path, parseResult.GetValue(tolerance), parseResult.GetValue(threads));
             bool single = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!) == Precision.Single;
             int code = single
@@ -73,16 +73,17 @@ internal static class GradcheckCommand
     private static int Run<T>(Settings settings, MnistData mnist, TextWriter output, TextWriter error, CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        NetworkShape shape = NetworkLimits.Check<T>(settings.Hidden, settings.Images, settings.Threads, "--images");
+        NetworkShape shape = NetworkLimits.Check<T>(settings.Network, settings.Images, settings.Threads, "--images");
         bool single = typeof(T) == typeof(float);
         double tolerance = settings.Tolerance ?? (single ? SingleTolerance : DoubleTolerance);
         Dataset<T> train = DataAccess.ToDataset<T>(mnist.Train);
         int[] first = [.. Enumerable.Range(0, settings.Images)];
         (T[] x, byte[] t) = train.Take(first);
-        using var network = new TwoLayerNet<T>(shape, settings.Activation, settings.Isa, settings.Seed, settings.Images, settings.Threads);
+        using var network = new MultiLayerNet<T>(shape, settings.Network.Activation, settings.Isa, settings.Seed, settings.Images, settings.Threads,
+            settings.Network.Init, settings.Network.WeightDecay);
 
         output.WriteLine(
-            $"gradcheck: first {settings.Images} training images, {shape} {(settings.Activation == Activation.Relu ? "relu" : "sigmoid")}, " +
+            $"gradcheck: first {settings.Images} training images, {settings.Network.Describe()}, " +
             $"{(single ? "single" : "double")} precision, seed {settings.Seed}, {Isa.Name(settings.Isa)} kernels, {settings.Threads} threads, " +
             $"h = {Format.Number(BookDefaults.NumericalGradientStep)}");
 
@@ -121,5 +122,5 @@ internal static class GradcheckCommand
         return pass ? ExitCodes.Success : ExitCodes.GradientCheckFailed;
     }
 
-    private sealed record Settings(int Images, int Hidden, Activation Activation, ulong Seed, IsaPath Isa, double? Tolerance, int Threads);
+    private sealed record Settings(int Images, NetworkSpec Network, ulong Seed, IsaPath Isa, double? Tolerance, int Threads);
 }

@@ -15,9 +15,12 @@ internal static class TrainCommand
         Option<string?> data = CommonOptions.Data();
         Option<int> iterations = CommonOptions.PositiveInt("--iters", BookDefaults.Iterations, "Training iterations (the book: 10000).");
         Option<int> batch = CommonOptions.PositiveInt("--batch", BookDefaults.BatchSize, "Images per batch, drawn with replacement (the book: 100).");
-        Option<double> learningRate = CommonOptions.PositiveFinite("--lr", BookDefaults.LearningRate, "SGD learning rate (the book: 0.1).");
-        Option<int> hidden = CommonOptions.Hidden();
-        Option<string> activation = CommonOptions.Activation();
+        var network = new NetworkOptions();
+        Option<string> optimizer = CommonOptions.Choice("--optimizer", "sgd",
+            "The book's optimizers (common/optimizer.py): sgd, momentum, nesterov, adagrad, rmsprop or adam.",
+            "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam");
+        Option<double?> learningRate = CommonOptions.LearningRate();
+        Option<double> momentum = CommonOptions.Momentum();
         Option<string> gradient = CommonOptions.Choice("--gradient", "backprop",
             "Gradient method: backprop (ch. 5) or numerical (ch. 4: central differences, very slow).", "backprop", "numerical");
         Option<string> precision = CommonOptions.Precision("single");
@@ -26,23 +29,32 @@ internal static class TrainCommand
         Option<int> threads = CommonOptions.Threads();
 
         var command = new Command("train",
-            "Train the two-layer network on MNIST as the book's train_neuralnet.py: SGD on batches drawn with replacement, " +
-            "accuracy on all train and test images every epoch (train size / batch iterations).")
+            "Train a network on MNIST as the book's train_neuralnet.py and ch. 6: the optimizer on batches drawn with replacement, " +
+            "accuracy on all train and test images every epoch (train size / batch iterations). With no options, the ch. 4 run: " +
+            "784-50-10 sigmoid, SGD lr 0.1.")
         {
-            data, iterations, batch, learningRate, hidden, activation, gradient, precision, seed, isa, threads,
+            data, iterations, batch, optimizer, learningRate, momentum, gradient, precision, seed, isa, threads,
         };
+        network.AddTo(command);
 
         command.SetAction((parseResult, cancellationToken) =>
         {
             TextWriter output = parseResult.InvocationConfiguration.Output;
             TextWriter error = parseResult.InvocationConfiguration.Error;
+            NetworkSpec spec = network.Read(parseResult);
+            OptimizerKind kind = CommonOptions.ParseOptimizer(parseResult.GetValue(optimizer)!);
             var options = new TrainingOptions
             {
                 Iterations = parseResult.GetValue(iterations),
                 BatchSize = parseResult.GetValue(batch),
-                LearningRate = parseResult.GetValue(learningRate),
-                HiddenSize = parseResult.GetValue(hidden),
-                Activation = CommonOptions.ParseActivation(parseResult.GetValue(activation)!),
+                HiddenSizes = spec.Hidden,
+                Activation = spec.Activation,
+                Init = spec.Init,
+                WeightDecay = spec.WeightDecay,
+                Optimizer = new OptimizerSettings(kind, parseResult.GetValue(learningRate) ?? OptimizerSettings.DefaultLearningRate(kind))
+                {
+                    Momentum = parseResult.GetValue(momentum),
+                },
                 Gradient = parseResult.GetValue(gradient)!.Equals("numerical", StringComparison.OrdinalIgnoreCase)
                     ? GradientMethod.Numerical
                     : GradientMethod.Backprop,
@@ -51,29 +63,30 @@ internal static class TrainCommand
             };
             IsaPath path = CommonOptions.ResolveIsa(parseResult.GetValue(isa));
             Precision chosen = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!);
-            CommonOptions.CheckRepresentable("--lr", options.LearningRate, chosen);
+            CommonOptions.CheckRepresentable("--lr", options.Optimizer.LearningRate, chosen);
+            CommonOptions.CheckRepresentable("--weight-decay", options.WeightDecay, chosen);
             // Before the data is loaded: a run that cannot fit is refused at once.
             if (chosen == Precision.Single)
             {
-                NetworkLimits.Check<float>(options.HiddenSize, options.BatchSize, options.Threads, "--batch");
+                NetworkLimits.Check<float>(spec, options.BatchSize, options.Threads, "--batch");
             }
             else
             {
-                NetworkLimits.Check<double>(options.HiddenSize, options.BatchSize, options.Threads, "--batch");
+                NetworkLimits.Check<double>(spec, options.BatchSize, options.Threads, "--batch");
             }
 
             string? dataOption = parseResult.GetValue(data);
             MnistData mnist = DataAccess.Load(dataOption, error, cancellationToken);
             output.WriteLine($"data: {DataAccess.Describe(dataOption, mnist)}");
             int code = chosen == Precision.Single
-                ? Run<float>(options, mnist, path, output, error, cancellationToken)
-                : Run<double>(options, mnist, path, output, error, cancellationToken);
+                ? Run<float>(options, spec, mnist, path, output, error, cancellationToken)
+                : Run<double>(options, spec, mnist, path, output, error, cancellationToken);
             return Task.FromResult(code);
         });
         return command;
     }
 
-    private static int Run<T>(TrainingOptions options, MnistData mnist, IsaPath isa, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    private static int Run<T>(TrainingOptions options, NetworkSpec spec, MnistData mnist, IsaPath isa, TextWriter output, TextWriter error, CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Dataset<T> train = DataAccess.ToDataset<T>(mnist.Train);
@@ -91,8 +104,9 @@ internal static class TrainCommand
 
         string precision = typeof(T) == typeof(float) ? "single" : "double";
         output.WriteLine(
-            $"train: {trainer.Network.Shape} {Name(options.Activation)}, {Name(options.Gradient)} gradient, {precision} precision, " +
-            $"{options.Iterations} iterations of batch {options.BatchSize}, lr {Format.Number(options.LearningRate)}, " +
+            $"train: {spec.Describe()}, {Name(options.Gradient)} gradient, {precision} precision, " +
+            $"{options.Iterations} iterations of batch {options.BatchSize}, {OptimizerSettings.Name(options.Optimizer.Kind)} lr {Format.Number(options.Optimizer.LearningRate)}" +
+            $"{(options.Optimizer.Kind is OptimizerKind.Momentum or OptimizerKind.Nesterov ? $" momentum {Format.Number(options.Optimizer.Momentum)}" : "")}, " +
             $"seed {options.Seed}, {Isa.Name(isa)} kernels, {options.Threads} thread{(options.Threads == 1 ? "" : "s")}; " +
             $"evaluation every {options.IterationsPerEpoch(train.Count)} iterations");
         output.WriteLine("epoch   iter   grad time (s)     loss   train acc   test acc");
@@ -126,8 +140,6 @@ internal static class TrainCommand
         }
         return ExitCodes.Success;
     }
-
-    private static string Name(Activation activation) => activation == Activation.Relu ? "relu" : "sigmoid";
 
     private static string Name(GradientMethod method) => method == GradientMethod.Numerical ? "numerical" : "backprop";
 }

@@ -32,3 +32,23 @@ internal static class GemmScratch<T>
         return buffer.AsSpan(0, length);
     }
 }
+
+/// <summary>Reserving the GEMM's per-thread scratch ahead of time.</summary>
+public static class GemmScratch
+{
+    /// <summary>
+    /// Grows the calling thread's scratch to what any product may need whose m, k and n are at most
+    /// <paramref name="maxDimension"/> and whose B, for C = A·Bᵀ, has at most <paramref name="maxTransposedLength"/>
+    /// elements, so that no later call on this thread allocates. Call it on every thread that will multiply
+    /// (a worker pool's warm-up): a thread that first meets a shape mid-training would otherwise allocate there.
+    /// </summary>
+    public static void Reserve<T>(int maxDimension, int maxTransposedLength)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // The leftover-column paths hold at most a vector's width (16 lanes at most) of columns against
+        // k or m, plus a strip of rows of C.
+        const int MaxLanes = 16;
+        GemmScratch<T>.PackedB(maxTransposedLength);
+        GemmScratch<T>.Tail(checked(MaxLanes * (maxDimension + MaxLanes)));
+    }
+}

@@ -51,6 +51,9 @@ internal interface IVector<TSelf, T>
     /// <summary>a·b + c, fused (one rounding) wherever the CPU has FMA, else multiply then add.</summary>
     static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
 
+    /// <summary>Lane-wise square root, correctly rounded (IEEE 754 sqrt, as Math.Sqrt).</summary>
+    static abstract TSelf Sqrt(TSelf x);
+
     /// <summary>Lane-wise maximum, the platform's instruction (NaN handling is the caller's business).</summary>
     static abstract TSelf Max(TSelf left, TSelf right);
 

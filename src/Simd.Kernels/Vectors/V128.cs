@@ -88,6 +88,9 @@ internal readonly struct V128<T> : IVector<V128<T>, T>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V128<T> Sqrt(V128<T> x) => new(Vec.Sqrt(x._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V128<T> Max(V128<T> left, V128<T> right) => new(Vec.MaxNative(left._value, right._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

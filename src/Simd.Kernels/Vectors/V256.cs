@@ -88,6 +88,9 @@ internal readonly struct V256<T> : IVector<V256<T>, T>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256<T> Sqrt(V256<T> x) => new(Vec.Sqrt(x._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256<T> Max(V256<T> left, V256<T> right) => new(Vec.MaxNative(left._value, right._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -87,6 +87,9 @@ internal readonly struct V512<T> : IVector<V512<T>, T>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512<T> Sqrt(V512<T> x) => new(Vec.Sqrt(x._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512<T> Max(V512<T> left, V512<T> right) => new(Vec.MaxNative(left._value, right._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -24,7 +24,7 @@ public class GradientCheckTests
     {
         IsaPath isa = Isa.Best;
         (double[] x, byte[] t) = MnistFixture.TrainDouble.Take([0, 1, 2]);
-        var network = new TwoLayerNet<double>(NetworkShape.Book, activation, isa, BookDefaults.Seed, maxBatch: 3);
+        var network = new MultiLayerNet<double>(NetworkShape.Book, activation, isa, BookDefaults.Seed, maxBatch: 3);
         var backprop = new double[network.Shape.ParameterCount];
         var numerical = new double[network.Shape.ParameterCount];
         network.Gradient(x, t, 3, backprop);
@@ -40,7 +40,7 @@ public class GradientCheckTests
 
         // Not vacuous: the gradients are far from zero, and a wrong one is far outside the tolerance.
         Assert.True(backprop.Max(Math.Abs) > 1e-3);
-        backprop[network.Shape.B2Offset] *= 1.01;
+        backprop[network.Shape.BiasOffset(1)] *= 1.01;
         double broken = GradientComparison.Compare<double>(network.Shape, backprop, numerical)[3].RelativeError;
         Assert.True(broken > 100 * Tolerance, $"a 1% error in one b2 element gave only {broken:E2}");
     }

@@ -46,7 +46,7 @@ public class ThreadCountMatrixTests
         double referenceLoss = 0;
         foreach (int threads in ThreadCounts)
         {
-            using var network = new TwoLayerNet<double>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, seed: 4, maxBatch: batch, threads);
+            using var network = new MultiLayerNet<double>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, seed: 4, maxBatch: batch, threads);
             var gradients = new double[network.Shape.ParameterCount];
             double loss = network.Gradient(x, t, batch, gradients);
             reference ??= gradients;
@@ -65,7 +65,7 @@ public class ThreadCountMatrixTests
         int? reference = null;
         foreach (int threads in ThreadCounts)
         {
-            using var network = new TwoLayerNet<float>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, seed: 2, maxBatch: 1, threads);
+            using var network = new MultiLayerNet<float>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, seed: 2, maxBatch: 1, threads);
             // A few steps of training first, so the predictions are not all one class.
             TrainBriefly(network);
             int correct = network.CountCorrect(data);
@@ -87,7 +87,7 @@ public class ThreadCountMatrixTests
         double[]? reference = null;
         foreach (int threads in ThreadCounts)
         {
-            using var network = new TwoLayerNet<double>(shape, Activation.Sigmoid, Isa.Best, seed: 8, maxBatch: batch, threads);
+            using var network = new MultiLayerNet<double>(shape, Activation.Sigmoid, Isa.Best, seed: 8, maxBatch: batch, threads);
             var gradients = new double[shape.ParameterCount];
             network.NumericalGradient(x, t, batch, gradients);
             reference ??= gradients;
@@ -97,15 +97,15 @@ public class ThreadCountMatrixTests
         Assert.Contains(reference!, g => g != 0);
     }
 
-    private static void TrainBriefly(TwoLayerNet<float> network)
+    private static void TrainBriefly(MultiLayerNet<float> network)
     {
         (float[] x, byte[] t) = MnistFixture.TrainSingle.Take([.. Enumerable.Range(0, 100)]);
-        using var teacher = new TwoLayerNet<float>(network.Shape, network.Activation, network.Isa, seed: 2, maxBatch: 100, threads: 1);
+        using var teacher = new MultiLayerNet<float>(network.Shape, network.Activation, network.Isa, seed: 2, maxBatch: 100, threads: 1);
         var gradients = new float[network.Shape.ParameterCount];
         for (int i = 0; i < 30; i++)
         {
             teacher.Gradient(x, t, 100, gradients);
-            teacher.Update(gradients, 0.5f);
+            teacher.Update(gradients, new OptimizerSettings(OptimizerKind.Sgd, 0.5));
         }
 
         teacher.Parameters.CopyTo(network.Parameters);

@@ -52,7 +52,7 @@ public class TrainerTests
     {
         // Tiny network and batch so the honest numerical gradient takes a moment; the two methods must
         // land on nearly the same parameters after a few steps in double.
-        var backprop = new TrainingOptions { Iterations = 3, BatchSize = 4, HiddenSize = 3, Seed = 2 };
+        var backprop = new TrainingOptions { Iterations = 3, BatchSize = 4, HiddenSizes = [3], Seed = 2 };
         var trainDouble = Dataset<double>.FromBytes(MnistFixture.Data.Train.Images.Span[..(200 * 784)], MnistFixture.Data.Train.Labels.Span[..200], 200, 784, 10);
         var testDouble = Dataset<double>.FromBytes(MnistFixture.Data.Test.Images.Span[..(50 * 784)], MnistFixture.Data.Test.Labels.Span[..50], 50, 784, 10);
         var a = new Trainer<double>(backprop, trainDouble, testDouble, Isa.Best);
@@ -65,7 +65,7 @@ public class TrainerTests
         // Each gradient element differs by ~1e-6 relative (the book's 1e-7 inside the log, see
         // GradientComparison): after 3 steps of lr 0.1 on gradients below 0.1 that is ~3e-8.
         double moved = 0;
-        var initial = new TwoLayerNet<double>(a.Network.Shape, Activation.Sigmoid, Isa.Best, backprop.Seed, 1);
+        var initial = new MultiLayerNet<double>(a.Network.Shape, Activation.Sigmoid, Isa.Best, backprop.Seed, 1);
         for (int i = 0; i < a.Network.Shape.ParameterCount; i++)
         {
             Assert.Equal(a.Network.Parameters[i], b.Network.Parameters[i], 1e-7);
@@ -94,7 +94,7 @@ public class TrainerTests
     [Fact]
     public void A_loss_that_is_not_finite_stops_the_run_where_it_happened()
     {
-        var options = new TrainingOptions { Iterations = 100, LearningRate = 1e30, Activation = Activation.Relu };
+        var options = new TrainingOptions { Iterations = 100, Optimizer = new OptimizerSettings(OptimizerKind.Sgd, 1e30), Activation = Activation.Relu };
         using var trainer = new Trainer<float>(options, Subset(MnistFixture.Data.Train, 1000), Subset(MnistFixture.Data.Test, 100), Isa.Best);
         var e = Assert.Throws<TrainingDivergedException>(() => trainer.Run());
         Assert.Equal(1, e.Iteration);
@@ -117,7 +117,7 @@ public class TrainerTests
     [Fact]
     public void A_cancelled_numerical_gradient_stops_between_chunks()
     {
-        using var network = new TwoLayerNet<double>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, seed: 1, maxBatch: 2, threads: 2);
+        using var network = new MultiLayerNet<double>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, seed: 1, maxBatch: 2, threads: 2);
         (double[] x, byte[] t) = MnistFixture.TrainDouble.Take([0, 1]);
         using var cancel = new CancellationTokenSource();
         int reports = 0;
@@ -135,8 +135,8 @@ public class TrainerTests
     public void Invalid_options_are_rejected_with_a_message()
     {
         var train = Subset(MnistFixture.Data.Train, 10);
-        var e = Assert.Throws<ArgumentException>(() => new Trainer<float>(new TrainingOptions { LearningRate = double.NaN }, train, train, IsaPath.Scalar));
-        Assert.Equal("--lr must be a positive finite number (got NaN)", e.Message);
+        var e = Assert.Throws<ArgumentException>(() => new Trainer<float>(new TrainingOptions { Optimizer = new OptimizerSettings(OptimizerKind.Sgd, double.NaN) }, train, train, IsaPath.Scalar));
+        Assert.Equal("the learning rate must be a positive finite number (got NaN)", e.Message);
         Assert.Throws<ArgumentException>(() => new Trainer<float>(new TrainingOptions { BatchSize = 0 }, train, train, IsaPath.Scalar));
     }
 

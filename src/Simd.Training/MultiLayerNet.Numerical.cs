@@ -1,14 +1,14 @@
 namespace Simd.Training;
 
 /// <summary>The book's numerical_gradient (ch. 4): central differences, one parameter at a time.</summary>
-public sealed partial class TwoLayerNet<T>
+public sealed partial class MultiLayerNet<T>
 {
     private readonly NumericalWork _numerical;
 
     /// <summary>
     /// The naive numerical gradient, exactly the book's method: for every parameter in buffer order
-    /// (W1, b1, W2, b2, row-major) set p + h and compute the loss with a full forward pass over the
-    /// batch, then p - h and again, restore p, and take (L+ - L-) / 2h with h = 1e-4.
+    /// (W1, b1, W2, b2, ..., row-major) set p + h and compute the loss (weight decay included) with a full
+    /// forward pass over the batch, then p - h and again, restore p, and take (L+ - L-) / 2h with h = 1e-4.
     /// The workers share the parameters out (in chunks, first come first served); each perturbs its
     /// own copy of the parameters and runs its own forward passes, so the network's parameters are never
     /// disturbed and every element comes out bitwise the same for any number of threads.
@@ -32,7 +32,7 @@ public sealed partial class TwoLayerNet<T>
         progress?.Invoke(Shape.ParameterCount, Shape.ParameterCount);
     }
 
-    private sealed class NumericalWork(TwoLayerNet<T> network) : IParallelWork
+    private sealed class NumericalWork(MultiLayerNet<T> network) : IParallelWork
     {
         /// <summary>Parameters claimed at a time: small enough to balance the workers, large enough to make claiming free.</summary>
         private const int Chunk = 16;

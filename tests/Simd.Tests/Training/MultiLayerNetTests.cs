@@ -5,42 +5,42 @@ using Simd.Training;
 namespace Simd.Tests.Training;
 
 /// <summary>The network as the book defines it: initialisation, loss, accuracy, and what the gradients leave untouched.</summary>
-public class TwoLayerNetTests
+public class MultiLayerNetTests
 {
     [Fact]
     public void Weights_start_as_0_01_times_normal_and_biases_at_zero()
     {
-        var network = new TwoLayerNet<double>(NetworkShape.Book, Activation.Sigmoid, IsaPath.Scalar, seed: 7, maxBatch: 1);
+        var network = new MultiLayerNet<double>(NetworkShape.Book, Activation.Sigmoid, IsaPath.Scalar, seed: 7, maxBatch: 1);
         NetworkShape shape = network.Shape;
         Span<double> p = network.Parameters;
         Assert.Equal(39_760, shape.ParameterCount);
-        (double mean, double std) = Moments(shape.W1(p));
+        (double mean, double std) = Moments(shape.Weights(p, 0));
         Assert.InRange(mean, -3e-4, 3e-4);        // 39,200 draws: standard error 5e-5
         Assert.InRange(std, 0.0098, 0.0102);      // standard error of the std: 3.6e-5
-        Assert.True(shape.B1(p).IndexOfAnyExcept(0.0) < 0);
-        Assert.True(shape.B2(p).IndexOfAnyExcept(0.0) < 0);
-        (_, double std2) = Moments(shape.W2(p));
+        Assert.True(shape.Bias(p, 0).IndexOfAnyExcept(0.0) < 0);
+        Assert.True(shape.Bias(p, 1).IndexOfAnyExcept(0.0) < 0);
+        (_, double std2) = Moments(shape.Weights(p, 1));
         Assert.InRange(std2, 0.0085, 0.0115);     // 500 draws
     }
 
     [Fact]
     public void Float_and_double_networks_start_from_the_same_weights()
     {
-        var single = new TwoLayerNet<float>(NetworkShape.Book, Activation.Relu, IsaPath.Scalar, seed: 3, maxBatch: 1);
-        var dbl = new TwoLayerNet<double>(NetworkShape.Book, Activation.Relu, IsaPath.Scalar, seed: 3, maxBatch: 1);
+        var single = new MultiLayerNet<float>(NetworkShape.Book, Activation.Relu, IsaPath.Scalar, seed: 3, maxBatch: 1);
+        var dbl = new MultiLayerNet<double>(NetworkShape.Book, Activation.Relu, IsaPath.Scalar, seed: 3, maxBatch: 1);
         for (int i = 0; i < single.Shape.ParameterCount; i++)
         {
             Assert.Equal((float)dbl.Parameters[i], single.Parameters[i]);
         }
 
-        var other = new TwoLayerNet<double>(NetworkShape.Book, Activation.Relu, IsaPath.Scalar, seed: 4, maxBatch: 1);
+        var other = new MultiLayerNet<double>(NetworkShape.Book, Activation.Relu, IsaPath.Scalar, seed: 4, maxBatch: 1);
         Assert.NotEqual(dbl.Parameters[0], other.Parameters[0]);
     }
 
     [Fact]
     public void Initial_loss_is_about_log_10_and_accuracy_about_chance()
     {
-        var network = new TwoLayerNet<float>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, BookDefaults.Seed, maxBatch: 100);
+        var network = new MultiLayerNet<float>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, BookDefaults.Seed, maxBatch: 100);
         (float[] x, byte[] t) = MnistFixture.TrainSingle.Take([.. Enumerable.Range(0, 100)]);
         Assert.Equal(Math.Log(10), network.Loss(x, t, 100), 0.02);
         double accuracy = network.Accuracy(MnistFixture.TestSingle);
@@ -50,7 +50,7 @@ public class TwoLayerNetTests
     [Fact]
     public void Backprop_loss_equals_the_loss_method()
     {
-        var network = new TwoLayerNet<double>(NetworkShape.Book, Activation.Relu, Isa.Best, BookDefaults.Seed, maxBatch: 10);
+        var network = new MultiLayerNet<double>(NetworkShape.Book, Activation.Relu, Isa.Best, BookDefaults.Seed, maxBatch: 10);
         (double[] x, byte[] t) = MnistFixture.TrainDouble.Take([.. Enumerable.Range(100, 10)]);
         var gradients = new double[network.Shape.ParameterCount];
         Assert.Equal(network.Loss(x, t, 10), network.Gradient(x, t, 10, gradients));
@@ -60,7 +60,7 @@ public class TwoLayerNetTests
     public void Numerical_gradient_leaves_the_parameters_as_they_were()
     {
         var shape = new NetworkShape(784, 3, 10);
-        var network = new TwoLayerNet<float>(shape, Activation.Sigmoid, Isa.Best, seed: 11, maxBatch: 2);
+        var network = new MultiLayerNet<float>(shape, Activation.Sigmoid, Isa.Best, seed: 11, maxBatch: 2);
         float[] before = network.Parameters.ToArray();
         (float[] x, byte[] t) = MnistFixture.TrainSingle.Take([5, 6]);
         var gradients = new float[shape.ParameterCount];
@@ -74,10 +74,10 @@ public class TwoLayerNetTests
     [Fact]
     public void Sgd_update_subtracts_the_scaled_gradient()
     {
-        var network = new TwoLayerNet<double>(new NetworkShape(4, 2, 3), Activation.Sigmoid, IsaPath.Scalar, seed: 1, maxBatch: 1);
+        var network = new MultiLayerNet<double>(new NetworkShape(4, 2, 3), Activation.Sigmoid, IsaPath.Scalar, seed: 1, maxBatch: 1);
         double[] before = network.Parameters.ToArray();
         double[] gradients = [.. Enumerable.Range(0, network.Shape.ParameterCount).Select(i => i * 0.5)];
-        network.Update(gradients, 0.1);
+        network.Update(gradients, new OptimizerSettings(OptimizerKind.Sgd, 0.1));
         for (int i = 0; i < before.Length; i++)
         {
             Assert.Equal(before[i] - (0.1 * gradients[i]), network.Parameters[i]);
@@ -111,19 +111,25 @@ public class TwoLayerNetTests
         Assert.True(Workspace<float>.IsAligned(ws.Parameters));
         Assert.True(Workspace<float>.IsAligned(ws.Gradients));
         Assert.True(Workspace<float>.IsAligned(ws.BatchImages));
-        Assert.True(Workspace<float>.IsAligned(ws.Hidden));
-        Assert.True(Workspace<float>.IsAligned(ws.Logits));
-        Assert.True(Workspace<float>.IsAligned(ws.OutputGradient));
-        Assert.True(Workspace<float>.IsAligned(ws.HiddenGradient));
+        Assert.True(Workspace<float>.IsAligned(ws.OptimizerState1));
+        Assert.True(Workspace<float>.IsAligned(ws.OptimizerState2));
+        for (int l = 0; l < 2; l++)
+        {
+            Assert.True(Workspace<float>.IsAligned(ws.Activations(l)));
+            Assert.True(Workspace<float>.IsAligned(ws.LayerGradients(l)));
+        }
+
         for (int w = 0; w < 3; w++)
         {
             Assert.True(Workspace<float>.IsAligned(ws.WorkerParameters(w)));
-            Assert.True(Workspace<float>.IsAligned(ws.WorkerHidden(w)));
-            Assert.True(Workspace<float>.IsAligned(ws.WorkerLogits(w)));
+            Assert.True(Workspace<float>.IsAligned(ws.WorkerBatchImages(w)));
+            Assert.True(Workspace<float>.IsAligned(ws.WorkerScratch(w, 0)));
+            Assert.True(Workspace<float>.IsAligned(ws.WorkerScratch(w, 1)));
         }
 
         Assert.Equal(100 * 784, ws.BatchImages.Length);
-        Assert.Equal(256 * 50, ws.WorkerHidden(0).Length);
+        Assert.Equal(100 * 50, ws.Activations(0).Length);
+        Assert.Equal(256 * 50, ws.WorkerScratch(0, 1).Length); // the widest layer output, per row
     }
 
     private static (double Mean, double Std) Moments(ReadOnlySpan<double> values)

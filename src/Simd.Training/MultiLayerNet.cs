@@ -1,0 +1,303 @@
+using System.Numerics;
+using Simd.Kernels;
+
+namespace Simd.Training;
+
+/// <summary>
+/// The book's MultiLayerNet (common/multi_layer_net.py; its ch. 4 MultiLayerNet is the 784-50-10 case):
+/// affine -> sigmoid or ReLU for every hidden layer, an affine output, softmax with cross-entropy,
+/// optional weight decay. Parameters live in one flat buffer in the book's order (W1 | b1 | W2 | b2 | ...);
+/// every other buffer is in the <see cref="Workspace{T}"/>; the work is split into fixed blocks that the
+/// workers of a <see cref="WorkerPool"/> claim, so every output element is computed by exactly one
+/// worker in a fixed order — the results are bitwise the same for any number of threads.
+/// This file: construction, prediction, loss, accuracy, update. The gradients are in
+/// MultiLayerNet.Backprop.cs and MultiLayerNet.Numerical.cs.
+/// </summary>
+public sealed partial class MultiLayerNet<T> : IDisposable
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly WorkerPool _pool;
+    private readonly EvaluationWork _evaluation;
+
+    /// <param name="threads">Workers sharing every step (the calling thread is one of them).</param>
+    /// <param name="init">Initial weights; null for the ch. 4 network's 0.01.</param>
+    /// <param name="weightDecay">λ of the book's weight decay: the loss gains ½λ·ΣW² over the weights, their gradients λW.</param>
+    public MultiLayerNet(
+        NetworkShape shape, Activation activation, IsaPath isa, ulong seed, int maxBatch, int threads = 1,
+        WeightInit? init = null, double weightDecay = 0)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        if (!double.IsFinite(weightDecay) || weightDecay < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "weight decay must be a finite number, 0 or more");
+        }
+
+        Shape = shape;
+        Activation = activation;
+        Isa = isa;
+        Init = init ?? WeightInit.Book;
+        WeightDecayLambda = weightDecay;
+        Workspace = new Workspace<T>(shape, maxBatch, threads, Tuning.EvaluationChunkRows);
+        _pool = new WorkerPool(threads);
+        _evaluation = new EvaluationWork(this);
+        _backprop = new BackpropWork(this);
+        _numerical = new NumericalWork(this);
+        _pool.Run(new ScratchReservation(this));
+        Initialize(seed);
+    }
+
+    public NetworkShape Shape { get; }
+
+    public Activation Activation { get; }
+
+    /// <summary>The kernel path every op of this network runs on.</summary>
+    public IsaPath Isa { get; }
+
+    /// <summary>How the weights were initialized.</summary>
+    public WeightInit Init { get; }
+
+    /// <summary>λ of the weight decay (0: none).</summary>
+    public double WeightDecayLambda { get; }
+
+    /// <summary>Worker threads sharing the work, the calling thread included.</summary>
+    public int Threads => _pool.Count;
+
+    /// <summary>The workers (for diagnostics such as <see cref="WorkerPool.AllocatedBytes"/>).</summary>
+    public WorkerPool Pool => _pool;
+
+    public Workspace<T> Workspace { get; }
+
+    /// <summary>The parameters, [P]: W1 | b1 | W2 | b2 | ...</summary>
+    public Span<T> Parameters => Workspace.Parameters;
+
+    /// <summary>Optimizer updates applied so far (Adam's t is this plus one during the next).</summary>
+    public long Updates { get; private set; }
+
+    /// <summary>
+    /// Fresh weights: each W_l filled row-major, W1 first, with std_l·N(0, 1) (std by <see cref="Init"/>
+    /// and the layer's fan-in), biases 0, optimizer state 0. The draws are made in double and rounded to T,
+    /// so float and double runs with the same seed start from the same weights.
+    /// </summary>
+    public void Initialize(ulong seed)
+    {
+        var rng = new Rng(seed);
+        Parameters.Clear();
+        Workspace.OptimizerState1.Clear();
+        Workspace.OptimizerState2.Clear();
+        Updates = 0;
+        for (int l = 0; l < Shape.LayerCount; l++)
+        {
+            FillGaussian(ref rng, Shape.Weights(Parameters, l), Init.StandardDeviation(Shape.InputsOf(l)));
+        }
+    }
+
+    /// <summary>The book's loss(x, t): mean cross-entropy of the batch (plus ½λ·ΣW²) under the current parameters (one thread).</summary>
+    public T Loss(ReadOnlySpan<T> x, ReadOnlySpan<byte> labels, int batch)
+    {
+        CheckBatch(x.Length, labels.Length, batch);
+        return LossWith(Parameters, x, labels, batch, worker: 0);
+    }
+
+    /// <summary>
+    /// Number of images of <paramref name="data"/> whose predicted class (argmax of the logits, as the
+    /// book's accuracy) equals the label. The images are split into fixed chunks that the workers claim:
+    /// normalize the chunk into the worker's scratch, forward, count.
+    /// </summary>
+    public int CountCorrect(Dataset<T> data)
+    {
+        if (data.Features != Shape.InputSize)
+        {
+            throw new ArgumentException($"the images have {data.Features} values, the network takes {Shape.InputSize}");
+        }
+
+        _evaluation.Start(data);
+        _pool.Run(_evaluation);
+        return _evaluation.Total;
+    }
+
+    /// <summary>The book's accuracy(x, t) over a whole dataset.</summary>
+    public double Accuracy(Dataset<T> data) => data.Count == 0 ? 0 : CountCorrect(data) / (double)data.Count;
+
+    /// <summary>Applies one optimizer step to every parameter from <paramref name="gradients"/> (one thread; training fuses it into the gradient).</summary>
+    public void Update(ReadOnlySpan<T> gradients, OptimizerSettings optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        Updates++;
+        optimizer.Apply(Isa, Updates, gradients[..Shape.ParameterCount], Parameters, Workspace.OptimizerState1, Workspace.OptimizerState2);
+    }
+
+    public void Dispose() => _pool.Dispose();
+
+    /// <summary>
+    /// The forward pass of <paramref name="rows"/> images through every layer, layer by layer in the two
+    /// scratch buffers; returns the logits, [rows, n_L], inside one of them.
+    /// </summary>
+    private Span<T> ForwardInto(ReadOnlySpan<T> parameters, ReadOnlySpan<T> x, int rows, Span<T> scratchA, Span<T> scratchB)
+    {
+        ReadOnlySpan<T> input = x;
+        Span<T> output = scratchA;
+        for (int l = 0; l < Shape.LayerCount; l++)
+        {
+            output = l % 2 == 0 ? scratchA : scratchB;
+            AffineForward(parameters, l, input, rows, output);
+            input = output;
+        }
+
+        return output[..(rows * Shape.OutputSize)];
+    }
+
+    /// <summary>Z = X·W_l + b_l for <paramref name="rows"/> rows, then the activation unless it is the output layer.</summary>
+    private void AffineForward(ReadOnlySpan<T> parameters, int layer, ReadOnlySpan<T> x, int rows, Span<T> z)
+    {
+        int inputs = Shape.InputsOf(layer), outputs = Shape.OutputsOf(layer);
+        Span<T> result = z[..(rows * outputs)];
+        GemmNN.Multiply(Isa, x[..(rows * inputs)], Shape.Weights(parameters, layer), Shape.Bias(parameters, layer), rows, inputs, outputs, result);
+        if (layer == Shape.LayerCount - 1)
+        {
+            return;
+        }
+
+        if (Activation == Activation.Sigmoid)
+        {
+            Sigmoid.Forward<T>(Isa, result, result);
+        }
+        else
+        {
+            Relu.Forward<T>(Isa, result, result);
+        }
+    }
+
+    /// <summary>dZ_(l-1) = (dZ_l·W_lᵀ) ⊙ act'(A_(l-1)), for <paramref name="rows"/> rows.</summary>
+    private void BackwardThroughActivation(ReadOnlySpan<T> parameters, int layer, ReadOnlySpan<T> dz, ReadOnlySpan<T> previousActivations, int rows, Span<T> previousDz)
+    {
+        int inputs = Shape.InputsOf(layer), outputs = Shape.OutputsOf(layer);
+        Span<T> result = previousDz[..(rows * inputs)];
+        GemmNT.Multiply(Isa, dz[..(rows * outputs)], Shape.Weights(parameters, layer), rows, outputs, inputs, result);
+        if (Activation == Activation.Sigmoid)
+        {
+            Sigmoid.Backward<T>(Isa, previousActivations[..(rows * inputs)], result, result);
+        }
+        else
+        {
+            Relu.Backward<T>(Isa, previousActivations[..(rows * inputs)], result, result);
+        }
+    }
+
+    /// <summary>The whole forward pass and the book's loss (mean cross-entropy + ½λ·ΣW²), with the given parameters and worker scratch.</summary>
+    private T LossWith(ReadOnlySpan<T> parameters, ReadOnlySpan<T> x, ReadOnlySpan<byte> labels, int batch, int worker)
+    {
+        Span<T> logits = ForwardInto(parameters, x, batch, Workspace.WorkerScratch(worker, 0), Workspace.WorkerScratch(worker, 1));
+        Span<T> rowLosses = Workspace.WorkerRowLosses(worker)[..batch];
+        SoftmaxCrossEntropy.Forward(Isa, logits, labels, batch, Shape.OutputSize, rowLosses);
+        T loss = SoftmaxCrossEntropy.Mean<T>(rowLosses);
+        if (WeightDecayLambda == 0)
+        {
+            return loss;
+        }
+
+        double squares = 0;
+        for (int l = 0; l < Shape.LayerCount; l++)
+        {
+            squares += WeightDecay.SumOfSquares(Shape.Weights(parameters, l));
+        }
+
+        return loss + T.CreateTruncating(0.5 * WeightDecayLambda * squares);
+    }
+
+    private void CheckBatch(int inputs, int labels, int batch)
+    {
+        if (batch < 1 || batch > Workspace.MaxBatch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batch), batch, $"must be in 1..{Workspace.MaxBatch}");
+        }
+
+        if (inputs < batch * Shape.InputSize || labels < batch)
+        {
+            throw new ArgumentException($"a batch of {batch} needs {batch * Shape.InputSize} inputs and {batch} labels");
+        }
+    }
+
+    private static void FillGaussian(ref Rng rng, Span<T> weights, double standardDeviation)
+    {
+        for (int i = 0; i < weights.Length; i++)
+        {
+            weights[i] = T.CreateTruncating(standardDeviation * rng.NextGaussian());
+        }
+    }
+
+    /// <summary>
+    /// Sizes every worker thread's GEMM scratch for every product this network makes, up front: with
+    /// claimed blocks a worker may meet a shape for the first time late in a run, and must not allocate then.
+    /// </summary>
+    private sealed class ScratchReservation(MultiLayerNet<T> network) : IParallelWork
+    {
+        public void Execute(int worker, int workerCount)
+        {
+            NetworkShape shape = network.Shape;
+            int rows = Math.Max(network.Workspace.MaxBatch, network.Workspace.EvaluationChunkRows);
+            int largestLayer = Enumerable.Range(0, shape.LayerCount).Max(shape.WeightLength);
+            GemmScratch.Reserve<T>(Math.Max(rows, Math.Max(shape.InputSize, shape.MaxOutputWidth)), largestLayer);
+        }
+    }
+
+    /// <summary>Accuracy: fixed chunks of images, claimed by the workers, each counted in the claimer's scratch.</summary>
+    private sealed class EvaluationWork(MultiLayerNet<T> network) : IParallelWork
+    {
+        private readonly BlockClaims _claims = new(Tuning.MaxEvaluationChunks);
+        private readonly int[] _counts = new int[Tuning.MaxEvaluationChunks];
+        private Dataset<T>? _data;
+        private int _chunkCount;
+
+        public int Total
+        {
+            get
+            {
+                int total = 0;
+                foreach (int count in _counts.AsSpan(0, _chunkCount))
+                {
+                    total += count;
+                }
+
+                return total;
+            }
+        }
+
+        public void Start(Dataset<T> data)
+        {
+            _data = data;
+            int rows = network.Workspace.EvaluationChunkRows;
+            // More images than chunks of the usual size: larger chunks, still a fixed number of them.
+            int chunkRows = Math.Max(rows, (data.Count + Tuning.MaxEvaluationChunks - 1) / Tuning.MaxEvaluationChunks);
+            _chunkCount = (data.Count + chunkRows - 1) / chunkRows;
+            ChunkRows = chunkRows;
+            _claims.Begin(_chunkCount);
+        }
+
+        private int ChunkRows { get; set; }
+
+        public void Execute(int worker, int workerCount)
+        {
+            Dataset<T> data = _data!;
+            Workspace<T> ws = network.Workspace;
+            Span<T> images = ws.WorkerImages(worker);
+            ReadOnlySpan<T> parameters = network.Parameters;
+            BlockClaims.Cursor cursor = _claims.Open(worker, workerCount);
+            for (int chunk = _claims.Next(ref cursor); chunk >= 0; chunk = _claims.Next(ref cursor))
+            {
+                int start = chunk * ChunkRows;
+                int end = Math.Min(data.Count, start + ChunkRows);
+                int matches = 0;
+                for (int i = start; i < end; i += ws.EvaluationChunkRows)
+                {
+                    int rows = Math.Min(ws.EvaluationChunkRows, end - i);
+                    data.CopyImages(network.Isa, i, rows, images);
+                    Span<T> logits = network.ForwardInto(parameters, images, rows, ws.WorkerScratch(worker, 0), ws.WorkerScratch(worker, 1));
+                    matches += RowArgMax.CountMatches<T>(network.Isa, logits, data.Labels.Slice(i, rows), rows, network.Shape.OutputSize);
+                }
+
+                _counts[chunk] = matches;
+            }
+        }
+    }
+}
