@@ -70,7 +70,7 @@ public sealed partial class MultiLayerNet<T>
     /// weight decay and update) and one block per bias.</item>
     /// </list>
     /// </summary>
-    private sealed class BackpropWork : IParallelWork
+    private sealed class BackpropWork : ICompletableWork
     {
         /// <summary>Stamps are kept a cache line apart (16 ints), one per worker.</summary>
         private const int StampStride = 16;
@@ -128,6 +128,8 @@ public sealed partial class MultiLayerNet<T>
 
         public int Batch { get; private set; }
 
+        public bool IsComplete => _claims.IsComplete;
+
         /// <param name="gatherFrom">Training step: copy the rows at BatchIndices from here first, and apply
         /// <paramref name="optimizer"/> after the gradient. Null for a plain gradient.</param>
         public void SetBatch(ReadOnlyMemory<T> x, ReadOnlyMemory<byte> labels, int batch, Memory<T> gradients, Dataset<T>? gatherFrom, OptimizerSettings? optimizer)
@@ -168,16 +170,26 @@ public sealed partial class MultiLayerNet<T>
         public void Execute(int worker, int workerCount)
         {
             BlockClaims.Cursor cursor = _claims.Open(worker, workerCount);
-            for (int block = _claims.Next(ref cursor); block >= 0; block = _claims.Next(ref cursor))
+            // A worker's own blocks in as few calls as possible: all its rows of the batch in one GEMM per
+            // layer, all its rows of a W in one (per-element results do not depend on how rows are grouped,
+            // so the bits are the same either way).
+            for (int block = _claims.NextRun(ref cursor, int.MaxValue, out int blocks); block >= 0; block = _claims.NextRun(ref cursor, int.MaxValue, out blocks))
             {
                 if (_weightsPhase)
                 {
-                    Weights(block, worker);
+                    for (int b = block, end = block + blocks; b < end;)
+                    {
+                        int group = SameLayerRun(b, end);
+                        Weights(b, group, worker);
+                        b += group;
+                    }
                 }
                 else
                 {
-                    Rows(block, worker);
+                    Rows(block, blocks, worker);
                 }
+
+                _claims.Complete(blocks);
             }
 
             if (_weightsPhase && _gatherFrom is { } train && _prefetchStamps[worker * StampStride] != _step)
@@ -227,14 +239,15 @@ public sealed partial class MultiLayerNet<T>
             }
         }
 
-        private void Rows(int block, int worker)
+        /// <summary>Row blocks [<paramref name="block"/>, + <paramref name="blocks"/>): forward, softmax, every dZ.</summary>
+        private void Rows(int block, int blocks, int worker)
         {
             MultiLayerNet<T> net = _network;
             NetworkShape shape = net.Shape;
             Workspace<T> ws = net.Workspace;
             int last = shape.LayerCount - 1, output = shape.OutputSize;
             int r0 = block * Tuning.RowAlignment;
-            int rows = Math.Min(Batch, r0 + Tuning.RowAlignment) - r0;
+            int rows = Math.Min(Batch, r0 + (blocks * Tuning.RowAlignment)) - r0;
             ReadOnlySpan<T> images = ImagesOf(worker);
             ReadOnlySpan<byte> labels = LabelsOf(worker);
             ReadOnlySpan<T> p = net.Parameters;
@@ -262,7 +275,24 @@ public sealed partial class MultiLayerNet<T>
             }
         }
 
-        private void Weights(int block, int worker)
+        /// <summary>How many blocks from <paramref name="block"/> (before <paramref name="end"/>) are consecutive rows of the same W.</summary>
+        private int SameLayerRun(int block, int end)
+        {
+            int run = 1;
+            while (block + run < end && _blockRowStart[block] >= 0 && _blockLayer[block + run] == _blockLayer[block]
+                && _blockRowStart[block + run] == _blockRowEnd[block + run - 1])
+            {
+                run++;
+            }
+
+            return run;
+        }
+
+        /// <summary>
+        /// Weight blocks [<paramref name="block"/>, + <paramref name="blocks"/>): consecutive rows of one W (or one
+        /// bias): the gradient, weight decay (Σ W² kept per block) and the optimizer's update.
+        /// </summary>
+        private void Weights(int block, int blocks, int worker)
         {
             MultiLayerNet<T> net = _network;
             NetworkShape shape = net.Shape;
@@ -281,7 +311,7 @@ public sealed partial class MultiLayerNet<T>
             }
             else
             {
-                int i0 = _blockRowStart[block], i1 = _blockRowEnd[block];
+                int i0 = _blockRowStart[block], i1 = _blockRowEnd[block + blocks - 1];
                 start = shape.WeightOffset(layer) + (i0 * outputs);
                 length = (i1 - i0) * outputs;
                 ReadOnlySpan<T> previous = layer == 0 ? ImagesOf(worker) : ws.Activations(layer - 1); // [B, n_in]
@@ -290,7 +320,12 @@ public sealed partial class MultiLayerNet<T>
                 if (net.WeightDecayLambda != 0)
                 {
                     ReadOnlySpan<T> w = net.Parameters.Slice(start, length);
-                    _decaySquares[block] = WeightDecay.SumOfSquares(w);
+                    for (int b = block; b < block + blocks; b++)
+                    {
+                        int rowStart = (_blockRowStart[b] - i0) * outputs;
+                        _decaySquares[b] = WeightDecay.SumOfSquares(w[rowStart..((_blockRowEnd[b] - i0) * outputs)]);
+                    }
+
                     WeightDecay.Apply(isa, w, T.CreateTruncating(net.WeightDecayLambda), dW);
                 }
             }

@@ -242,7 +242,7 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     }
 
     /// <summary>Accuracy: fixed chunks of images, claimed by the workers, each counted in the claimer's scratch.</summary>
-    private sealed class EvaluationWork(MultiLayerNet<T> network) : IParallelWork
+    private sealed class EvaluationWork(MultiLayerNet<T> network) : ICompletableWork
     {
         private readonly BlockClaims _claims = new(Tuning.MaxEvaluationChunks);
         private readonly int[] _counts = new int[Tuning.MaxEvaluationChunks];
@@ -276,6 +276,8 @@ public sealed partial class MultiLayerNet<T> : IDisposable
 
         private int ChunkRows { get; set; }
 
+        public bool IsComplete => _claims.IsComplete;
+
         public void Execute(int worker, int workerCount)
         {
             Dataset<T> data = _data!;
@@ -297,6 +299,7 @@ public sealed partial class MultiLayerNet<T> : IDisposable
                 }
 
                 _counts[chunk] = matches;
+                _claims.Complete(1);
             }
         }
     }

@@ -11,6 +11,17 @@ public interface IParallelWork
 }
 
 /// <summary>
+/// Work shared out as claimable blocks (<see cref="BlockClaims"/>): done when every block is, whether or not
+/// every worker has come by. A Run of it returns then, without waiting for a worker the OS has descheduled;
+/// that worker, when it runs again, finds nothing left to claim.
+/// </summary>
+public interface ICompletableWork : IParallelWork
+{
+    /// <summary>True once every block of the current Run is done.</summary>
+    bool IsComplete { get; }
+}
+
+/// <summary>
 /// A fixed set of threads, created once, that run one <see cref="IParallelWork"/> at a time; the calling
 /// thread is worker 0. Dispatch allocates nothing: the work is an object the caller made once, handed over
 /// through a field and a generation counter (no Task, closure, delegate or boxing per call). Waiting
@@ -24,6 +35,9 @@ public sealed class WorkerPool : IDisposable
     /// <summary>How long a waiting thread spins before it blocks: covers the gaps between a step's phases.</summary>
     private static readonly long SpinTicks = Stopwatch.Frequency / 5_000; // 200 µs
 
+    /// <summary>The last part of the spin that yields the core instead (see <see cref="KeepSpinning"/>).</summary>
+    private static readonly long YieldTicks = Stopwatch.Frequency / 5_555; // 180 µs: spin 20 µs, then yield
+
     private readonly Thread[] _threads;
     private readonly object[] _wake;
     private readonly int[] _sleeping;
@@ -32,8 +46,12 @@ public sealed class WorkerPool : IDisposable
     private readonly bool _oversubscribed;
     private IParallelWork? _work;
     private ExceptionDispatchInfo? _failure;
+
+    /// <summary>Even: the Run of number generation / 2 is published (with <see cref="_work"/>); odd: one is being published.</summary>
     private int _generation;
-    private int _pending;
+
+    /// <summary>(generation &lt;&lt; 32) | the workers still to finish that generation; a worker late for it cannot miscount a later one.</summary>
+    private long _pending;
     private int _callerSleeping;
     private int _state; // Idle, Running or Disposed
     private int _runningThread; // managed thread id of the Run in progress
@@ -98,10 +116,14 @@ public sealed class WorkerPool : IDisposable
             return;
         }
 
+        // Publish (generation, work) as a pair, seqlock style: a worker that reads the generation, the work and
+        // the generation again, and finds it even and unchanged, has a consistent pair.
+        int generation = _generation + 2;
+        Interlocked.Increment(ref _generation); // odd: publishing
         _work = work;
         _failure = null;
-        Volatile.Write(ref _pending, Count - 1);
-        Interlocked.Increment(ref _generation); // a full fence: the work is visible before anyone sees the new generation
+        Volatile.Write(ref _pending, ((long)generation << 32) | (uint)(Count - 1));
+        Interlocked.Increment(ref _generation); // even again, a full fence: the work is visible before anyone sees it
         for (int w = 1; w < Count; w++)
         {
             if (Volatile.Read(ref _sleeping[w]) != 0)
@@ -119,8 +141,7 @@ public sealed class WorkerPool : IDisposable
             Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(e), null);
         }
 
-        WaitForWorkers();
-        _work = null;
+        WaitForWorkers(generation, work as ICompletableWork);
         _failure?.Throw();
     }
 
@@ -172,7 +193,7 @@ public sealed class WorkerPool : IDisposable
         }
 
         _disposed = true;
-        Interlocked.Increment(ref _generation);
+        Interlocked.Add(ref _generation, 2);
         for (int w = 1; w < Count; w++)
         {
             Wake(w);
@@ -187,19 +208,22 @@ public sealed class WorkerPool : IDisposable
     private bool IsPoolThread(Thread thread) => Array.IndexOf(_threads, thread) >= 0;
 
     /// <summary>
-    /// One round of waiting before a thread blocks: until <paramref name="spinUntil"/>, spin on the core
-    /// when every worker has a core of its own; when the workers outnumber the cores, yield it instead,
-    /// so a descheduled worker that still has work gets it (spinning there made 16 threads on 2 cores
-    /// take 19x as long as 2). False when it is time to block.
+    /// One round of waiting before a thread blocks: until <paramref name="spinUntil"/>, spin on the core for
+    /// the first 20 µs (the usual gap between a step's phases), then yield it, so a thread that still has
+    /// work — ours, descheduled by another process's, or another process's — gets the core: beside one busy
+    /// process the book's run took 1.33-1.54x as long as with one thread when spinning, 1.06x when yielding
+    /// (bench/load-test.sh), and no longer on a quiet machine. When the workers outnumber the cores, yield
+    /// at once (spinning there made 16 threads on 2 cores take 19x as long as 2). False when it is time to block.
     /// </summary>
     private bool KeepSpinning(long spinUntil)
     {
-        if (Stopwatch.GetTimestamp() >= spinUntil)
+        long now = Stopwatch.GetTimestamp();
+        if (now >= spinUntil)
         {
             return false;
         }
 
-        if (_oversubscribed)
+        if (_oversubscribed || now >= spinUntil - YieldTicks)
         {
             Thread.Yield();
         }
@@ -225,7 +249,7 @@ public sealed class WorkerPool : IDisposable
         int seen = 0;
         while (true)
         {
-            seen = WaitForGeneration(worker, seen);
+            (seen, IParallelWork? work) = WaitForGeneration(worker, seen);
             if (_disposed)
             {
                 return;
@@ -233,14 +257,15 @@ public sealed class WorkerPool : IDisposable
 
             try
             {
-                _work!.Execute(worker, Count);
+                work!.Execute(worker, Count);
             }
             catch (Exception e)
             {
                 Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(e), null);
             }
 
-            if (Interlocked.Decrement(ref _pending) == 0 && Volatile.Read(ref _callerSleeping) != 0)
+            bool last = Finish(seen);
+            if ((last || work is ICompletableWork { IsComplete: true }) && Volatile.Read(ref _callerSleeping) != 0)
             {
                 lock (_done)
                 {
@@ -250,8 +275,29 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
-    /// <summary>Spins, then blocks, until the generation moves past <paramref name="seen"/>; returns the new one.</summary>
-    private int WaitForGeneration(int worker, int seen)
+    /// <summary>Counts this worker out of <paramref name="generation"/> if that is still the current Run; true when it was the last.</summary>
+    private bool Finish(int generation)
+    {
+        while (true)
+        {
+            long pending = Volatile.Read(ref _pending);
+            if ((int)(pending >> 32) != generation || (uint)pending == 0)
+            {
+                return false; // a Run that has already returned (its blocks all done without us)
+            }
+
+            if (Interlocked.CompareExchange(ref _pending, pending - 1, pending) == pending)
+            {
+                return (uint)pending == 1;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Spins, then blocks, until a Run newer than <paramref name="seen"/> is published; returns its
+    /// generation and its work, read as a consistent pair.
+    /// </summary>
+    private (int Generation, IParallelWork? Work) WaitForGeneration(int worker, int seen)
     {
         long spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
         while (true)
@@ -259,7 +305,16 @@ public sealed class WorkerPool : IDisposable
             int generation = Volatile.Read(ref _generation);
             if (generation != seen)
             {
-                return generation;
+                if ((generation & 1) == 0)
+                {
+                    IParallelWork? work = Volatile.Read(ref _work);
+                    if (Volatile.Read(ref _generation) == generation)
+                    {
+                        return (generation, work);
+                    }
+                }
+
+                continue; // being published: a few instructions away
             }
 
             if (KeepSpinning(spinUntil))
@@ -267,7 +322,7 @@ public sealed class WorkerPool : IDisposable
                 continue;
             }
 
-            // Announce the sleep with a full fence, then look once more: Run increments the generation
+            // Announce the sleep with a full fence, then look once more: Run changes the generation
             // (a full fence) before it reads the flag, so either we see the new work or it sees us asleep
             // and pulses — under the same lock, so the pulse cannot come between our check and our wait.
             lock (_wake[worker])
@@ -285,10 +340,13 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
-    private void WaitForWorkers()
+    /// <summary>Until every other worker has finished <paramref name="generation"/>, or the work says it is complete.</summary>
+    private void WaitForWorkers(int generation, ICompletableWork? work)
     {
+        bool Done() => (uint)Volatile.Read(ref _pending) == 0 || (work?.IsComplete ?? false);
+
         long spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
-        while (Volatile.Read(ref _pending) != 0)
+        while (!Done())
         {
             if (KeepSpinning(spinUntil))
             {
@@ -298,7 +356,7 @@ public sealed class WorkerPool : IDisposable
             lock (_done)
             {
                 Interlocked.Exchange(ref _callerSleeping, 1);
-                while (Volatile.Read(ref _pending) != 0)
+                while (!Done())
                 {
                     Monitor.Wait(_done);
                 }
@@ -306,6 +364,9 @@ public sealed class WorkerPool : IDisposable
                 Interlocked.Exchange(ref _callerSleeping, 0);
             }
         }
+
+        // Late workers must not count themselves into a later Run: close this one.
+        Interlocked.Exchange(ref _pending, (long)generation << 32);
     }
 
     private const int Idle = 0;

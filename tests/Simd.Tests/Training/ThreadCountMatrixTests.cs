@@ -97,6 +97,33 @@ public class ThreadCountMatrixTests
         Assert.Contains(reference!, g => g != 0);
     }
 
+    /// <summary>
+    /// Hundreds of gradients in a row, phases of 1 and of 29 blocks alternating, batches changing: a worker
+    /// that comes late to one phase (its blocks all taken) must never claim a block of the next one with
+    /// the wrong phase's block count (once it did, and sliced past the batch).
+    /// </summary>
+    [Fact]
+    public void Back_to_back_gradients_with_changing_batches_never_mix_phases()
+    {
+        (float[] x, byte[] t) = MnistFixture.TrainSingle.Take([.. Enumerable.Range(0, 64)]);
+        using var single = new MultiLayerNet<float>(NetworkShape.Book, Activation.Relu, Isa.Best, seed: 6, maxBatch: 64, threads: 1);
+        using var parallel = new MultiLayerNet<float>(NetworkShape.Book, Activation.Relu, Isa.Best, seed: 6, maxBatch: 64, threads: 3);
+        int[] batches = [5, 64, 1, 9, 33];
+        var expected = batches.Select(b =>
+        {
+            var g = new float[single.Shape.ParameterCount];
+            single.Gradient(x, t, b, g);
+            return g;
+        }).ToArray();
+        var gradients = new float[parallel.Shape.ParameterCount];
+        for (int i = 0; i < 1500; i++)
+        {
+            int which = i % batches.Length;
+            parallel.Gradient(x, t, batches[which], gradients);
+            Assert.True(expected[which].AsSpan().SequenceEqual(gradients), $"gradient {i} (batch {batches[which]}) differs");
+        }
+    }
+
     private static void TrainBriefly(MultiLayerNet<float> network)
     {
         (float[] x, byte[] t) = MnistFixture.TrainSingle.Take([.. Enumerable.Range(0, 100)]);

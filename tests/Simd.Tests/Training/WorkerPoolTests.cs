@@ -197,6 +197,97 @@ public class WorkerPoolTests
         Assert.All(work.Calls, c => Assert.Equal(50, c));
     }
 
+    /// <summary>Blocks claimed by free workers; one worker is held at the door (as if the OS had descheduled it).</summary>
+    private sealed class ClaimedWork(int blocks, int heldWorker) : ICompletableWork
+    {
+        private readonly BlockClaims _claims = new(blocks);
+
+        public int[] DoneBy { get; } = new int[blocks];
+
+        public ManualResetEventSlim Release { get; } = new();
+
+        public bool IsComplete => _claims.IsComplete;
+
+        public void Begin()
+        {
+            Array.Fill(DoneBy, -1);
+            _claims.Begin(DoneBy.Length);
+        }
+
+        public void Execute(int worker, int workerCount)
+        {
+            if (worker == heldWorker)
+            {
+                Release.Wait();
+            }
+
+            BlockClaims.Cursor cursor = _claims.Open(worker, workerCount);
+            for (int block = _claims.Next(ref cursor); block >= 0; block = _claims.Next(ref cursor))
+            {
+                Assert.Equal(-1, Interlocked.Exchange(ref DoneBy[block], worker)); // never twice
+                _claims.Complete(1);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A Run of claimed blocks returns once every block is done, without the worker that never came; that
+    /// worker, released later, claims nothing, and the pool's next Runs (of either kind) count right.
+    /// </summary>
+    [Fact]
+    public void A_run_of_claimed_blocks_does_not_wait_for_a_worker_that_never_came()
+    {
+        using var pool = new WorkerPool(3);
+        var work = new ClaimedWork(blocks: 12, heldWorker: 2);
+        work.Begin();
+        pool.Run(work); // would hang here if it waited for worker 2
+        Assert.All(work.DoneBy, by => Assert.InRange(by, 0, 1));
+
+        work.Begin();
+        pool.Run(work); // worker 2 is still held from the first Run
+        Assert.All(work.DoneBy, by => Assert.InRange(by, 0, 1));
+
+        work.Release.Set();
+        var recorder = new Recorder(3);
+        for (int i = 0; i < 20; i++)
+        {
+            pool.Run(recorder);
+        }
+
+        Assert.All(recorder.Calls, c => Assert.Equal(20, c)); // every worker exactly once per Run
+
+        work.Begin();
+        pool.Run(work);
+        Assert.Equal(12, work.DoneBy.Count(by => by >= 0));
+    }
+
+    [Theory]
+    [InlineData(1, 5)]
+    [InlineData(2, 5)]
+    [InlineData(3, 2)]
+    [InlineData(4, 13)]
+    public void Claimed_runs_in_a_workers_own_share_are_consecutive_and_cover_every_block_once(int workers, int count)
+    {
+        var claims = new BlockClaims(count);
+        claims.Begin(count);
+        var seen = new List<(int Worker, int Start, int Blocks)>();
+        for (int w = 0; w < workers; w++)
+        {
+            BlockClaims.Cursor cursor = claims.Open(w, workers);
+            for (int b = claims.NextRun(ref cursor, int.MaxValue, out int n); b >= 0; b = claims.NextRun(ref cursor, int.MaxValue, out n))
+            {
+                seen.Add((w, b, n));
+                claims.Complete(n);
+            }
+        }
+
+        Assert.True(claims.IsComplete);
+        Assert.Equal(Enumerable.Range(0, count), seen.SelectMany(r => Enumerable.Range(r.Start, r.Blocks)).Order());
+        // Taken in order, each worker's first run is its whole share (Partition.Range), the last takes what is left.
+        (int start, int end) = Partition.Range(count, 0, workers);
+        Assert.Equal((0, start, Math.Max(end - start, 1)), seen[0]); // an empty share: one block taken over
+    }
+
     [Fact]
     public void Dispatch_allocates_nothing()
     {
