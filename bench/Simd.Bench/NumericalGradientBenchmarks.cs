@@ -36,8 +36,8 @@ public class NumericalGradientBenchmarks : IFlopBenchmark, IDisposable
         _labels = [.. Enumerable.Range(0, Batch).Select(i => (byte)(i % 10))];
         _gs = new float[NetworkShape.Book.ParameterCount];
         _gd = new double[NetworkShape.Book.ParameterCount];
-        _single = new MultiLayerNet<float>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, BookDefaults.Seed, Batch, Threads);
-        _double = new MultiLayerNet<double>(NetworkShape.Book, Activation.Sigmoid, Isa.Best, BookDefaults.Seed, Batch, Threads);
+        _single = new MultiLayerNet<float>(NetworkShape.Book, Activation.Sigmoid, BenchIsa.Chosen, BookDefaults.Seed, Batch, Threads);
+        _double = new MultiLayerNet<double>(NetworkShape.Book, Activation.Sigmoid, BenchIsa.Chosen, BookDefaults.Seed, Batch, Threads);
     }
 
     [GlobalCleanup]
@@ -64,5 +64,5 @@ public class NumericalGradientBenchmarks : IFlopBenchmark, IDisposable
     public double FlopsFor(BenchmarkCase benchmarkCase) => FlopCount.NumericalGradient(NetworkShape.Book, Batch);
 
     public (IsaPath Isa, bool Double, int Cores) PathFor(BenchmarkCase benchmarkCase) =>
-        (Isa.Best, (Precision)benchmarkCase.Parameters[nameof(Precision)] == Precision.Double, (int)benchmarkCase.Parameters[nameof(Threads)]);
+        (BenchIsa.Chosen, (Precision)benchmarkCase.Parameters[nameof(Precision)] == Precision.Double, (int)benchmarkCase.Parameters[nameof(Threads)]);
 }

@@ -64,7 +64,7 @@ public class TrainingBenchmarks : IFlopBenchmark, IDisposable
     };
 
     public (IsaPath Isa, bool Double, int Cores) PathFor(BenchmarkCase benchmarkCase) =>
-        (Isa.Best, (Precision)benchmarkCase.Parameters[nameof(Precision)] == Precision.Double, (int)benchmarkCase.Parameters[nameof(Threads)]);
+        (BenchIsa.Chosen, (Precision)benchmarkCase.Parameters[nameof(Precision)] == Precision.Double, (int)benchmarkCase.Parameters[nameof(Threads)]);
 
     /// <summary>Everything one precision needs.</summary>
     private sealed class Bench<T> : IDisposable
@@ -78,7 +78,7 @@ public class TrainingBenchmarks : IFlopBenchmark, IDisposable
         {
             Train = Synthetic(60_000, seed: 1);
             Test = Synthetic(10_000, seed: 2);
-            Trainer = new Trainer<T>(new TrainingOptions { Threads = threads, Iterations = int.MaxValue }, Train, Test, Isa.Best);
+            Trainer = new Trainer<T>(new TrainingOptions { Threads = threads, Iterations = int.MaxValue }, Train, Test, BenchIsa.Chosen);
             (_x, _labels) = Train.Take([.. Enumerable.Range(0, Batch)]);
             _gradients = new T[NetworkShape.Book.ParameterCount];
         }

@@ -265,13 +265,31 @@ internal static class CommonOptions
     /// <summary>The kernel path for this run (option, then SIMD_ISA, then the best); an unsupported one is a usage error.</summary>
     public static IsaPath ResolveIsa(string? requested)
     {
-        try
+        string source = "--isa";
+        string? text = requested;
+        if (string.IsNullOrWhiteSpace(text))
         {
-            return Kernels.Isa.Resolve(requested);
+            text = Environment.GetEnvironmentVariable(Kernels.Isa.EnvironmentVariable);
+            source = Kernels.Isa.EnvironmentVariable;
         }
-        catch (ArgumentException e)
+
+        if (!Kernels.Isa.TryParse(text, out IsaPath? path))
         {
-            throw new UsageException(e.Message);
+            throw new UsageException($"{source}: unknown ISA path '{text}' (expected {Kernels.Isa.AcceptedNames})");
         }
+
+        if (path is not { } chosen)
+        {
+            return Kernels.Isa.Best;
+        }
+
+        if (!Kernels.Isa.IsSupported(chosen))
+        {
+            throw new UsageException(
+                $"{source}: ISA path '{Kernels.Isa.Name(chosen)}' is not supported on this CPU/runtime " +
+                $"(supported: {string.Join(", ", Kernels.Isa.Supported.Select(Kernels.Isa.Name))})");
+        }
+
+        return chosen;
     }
 }

@@ -1,6 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 using Simd.Kernels;
 
 namespace Simd.Training;
@@ -91,19 +89,7 @@ public sealed class Dataset<T>
     /// without prefetch instructions). Training prefetches the next batch while it computes this one:
     /// a batch is 100 images scattered over the whole set, which on demand cost as much as the gradient.
     /// </summary>
-    public unsafe void Prefetch(int index)
-    {
-        if (!Sse.IsSupported)
-        {
-            return;
-        }
-
-        ref byte start = ref _pixels[index * Features];
-        for (int offset = 0; offset < Features; offset += 64)
-        {
-            Sse.Prefetch1(Unsafe.AsPointer(ref Unsafe.Add(ref start, offset)));
-        }
-    }
+    public void Prefetch(int index) => Kernels.Prefetch.ToL2(_pixels.AsSpan(index * Features, Features));
 
     /// <summary>A copy of the images (normalized) and labels at <paramref name="indices"/> (for small fixed batches: gradcheck, compare).</summary>
     public (T[] Images, byte[] Labels) Take(ReadOnlySpan<int> indices)

@@ -4,13 +4,13 @@ using System.Runtime.Intrinsics.X86;
 namespace Simd.Kernels;
 
 /// <summary>
-/// Which <see cref="IsaPath"/>s this CPU and runtime can run, and which one a run uses.
-/// The path is chosen once at start-up: the widest supported one, unless the user forces a lower one
-/// with <c>--isa</c> or the <see cref="EnvironmentVariable"/>.
+/// Which <see cref="IsaPath"/>s this CPU and runtime can run, their names, and the widest. Which one a
+/// run uses is the caller's choice (the CLI: <c>--isa</c>, then <see cref="EnvironmentVariable"/>, then
+/// <see cref="Best"/>); every kernel takes the path as an argument and reads no setting itself.
 /// </summary>
 public static class Isa
 {
-    /// <summary>Environment variable that forces a path, e.g. <c>SIMD_ISA=vector256</c>.</summary>
+    /// <summary>The name of the environment variable with which the tools (the CLI, the benchmarks) let a user force a path, e.g. <c>SIMD_ISA=vector256</c>; nothing here reads it.</summary>
     public const string EnvironmentVariable = "SIMD_ISA";
 
     /// <summary>The names accepted by <see cref="TryParse"/>, for help text and errors.</summary>
@@ -77,41 +77,5 @@ public static class Isa
             case "vector512" or "v512" or "avx512": path = IsaPath.Vector512; return true;
             default: return false;
         }
-    }
-
-    /// <summary>
-    /// Chooses the path for a run: <paramref name="requested"/> (an option value) wins over the
-    /// <see cref="EnvironmentVariable"/>, which wins over <see cref="Best"/>.
-    /// </summary>
-    /// <exception cref="ArgumentException">The name is unknown or the path is not supported here;
-    /// the message is one line meant for the user.</exception>
-    public static IsaPath Resolve(string? requested)
-    {
-        string source = "--isa";
-        string? text = requested;
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            text = Environment.GetEnvironmentVariable(EnvironmentVariable);
-            source = EnvironmentVariable;
-        }
-
-        if (!TryParse(text, out IsaPath? path))
-        {
-            throw new ArgumentException($"{source}: unknown ISA path '{text}' (expected {AcceptedNames})");
-        }
-
-        if (path is not { } chosen)
-        {
-            return Best;
-        }
-
-        if (!IsSupported(chosen))
-        {
-            throw new ArgumentException(
-                $"{source}: ISA path '{Name(chosen)}' is not supported on this CPU/runtime " +
-                $"(supported: {string.Join(", ", Supported.Select(Name))})");
-        }
-
-        return chosen;
     }
 }
