@@ -11,13 +11,7 @@ namespace Simd.Tests.Cli;
 /// </summary>
 public class CliEdgeCaseTests
 {
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = SimdCli.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Output, string Error) Run(params string[] args) => CliRunner.Run(args);
 
     /// <summary>The JIT-built `simd` (the apphost the test project copies beside itself).</summary>
     private static string JitSimd => Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "simd.exe" : "simd");

@@ -6,13 +6,7 @@ namespace Simd.Tests.Cli;
 /// <summary>Every command run in-process through the real parser, with output captured.</summary>
 public class CliTests
 {
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = SimdCli.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Output, string Error) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void Info_prints_cpu_isa_threads_and_runtime()

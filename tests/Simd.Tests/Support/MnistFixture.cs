@@ -24,6 +24,14 @@ public static class MnistFixture
 
     public static Dataset<double> TrainDouble => LazyDouble.Value.Train;
 
+    /// <summary>The first <paramref name="count"/> images of <paramref name="split"/> (the training split by default) as a dataset.</summary>
+    public static Dataset<T> Subset<T>(int count, MnistSplit? split = null)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        MnistSplit from = split ?? Data.Train;
+        return Dataset<T>.FromBytes(from.Images.Span[..(count * MnistFiles.PixelsPerImage)], from.Labels.Span[..count], count, MnistFiles.PixelsPerImage, MnistFiles.ClassCount);
+    }
+
     private static Dataset<T> ToDataset<T>(MnistSplit split)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         => Dataset<T>.FromBytes(split.Images.Span, split.Labels.Span, split.Count, MnistFiles.PixelsPerImage, MnistFiles.ClassCount);

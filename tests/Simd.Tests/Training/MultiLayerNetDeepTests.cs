@@ -82,7 +82,7 @@ public class MultiLayerNetDeepTests
     public void The_fused_step_equals_gradient_then_update(OptimizerKind kind)
     {
         var shape = new NetworkShape(784, [37, 19], 10);
-        Dataset<float> train = Subset(500);
+        Dataset<float> train = MnistFixture.Subset<float>(500);
         var settings = new OptimizerSettings(kind, OptimizerSettings.DefaultLearningRate(kind));
         using var fused = new MultiLayerNet<float>(shape, Activation.Relu, Isa.Best, seed: 5, maxBatch: 20, threads: 2, WeightInit.He, weightDecay: 0.01);
         using var plain = new MultiLayerNet<float>(shape, Activation.Relu, Isa.Best, seed: 5, maxBatch: 20, threads: 1, WeightInit.He, weightDecay: 0.01);
@@ -156,7 +156,7 @@ public class MultiLayerNetDeepTests
     [InlineData(64, OptimizerKind.RmsProp)]
     public void A_deep_network_trains_bitwise_the_same_for_every_thread_count(int batch, OptimizerKind kind)
     {
-        Dataset<float> train = Subset(400);
+        Dataset<float> train = MnistFixture.Subset<float>(400);
         float[]? reference = null;
         foreach (int threads in (int[])[1, 2, 3, 8, 13, 32])
         {
@@ -165,7 +165,7 @@ public class MultiLayerNetDeepTests
                 Threads = threads, BatchSize = batch, Iterations = 3, Seed = 9, Activation = Activation.Relu, HiddenSizes = [33, 17, 9],
                 Init = WeightInit.He, WeightDecay = 0.05, Optimizer = new OptimizerSettings(kind, OptimizerSettings.DefaultLearningRate(kind)),
             };
-            using var trainer = new Trainer<float>(options, train, Subset(10), Isa.Best);
+            using var trainer = new Trainer<float>(options, train, MnistFixture.Subset<float>(10), Isa.Best);
             for (int i = 0; i < 3; i++)
             {
                 trainer.Step();
@@ -214,7 +214,4 @@ public class MultiLayerNetDeepTests
         TrainingResult result = trainer.Run();
         Assert.True(result.Final.TestAccuracy >= 0.9, $"test accuracy {result.Final.TestAccuracy} after 300 Adam steps");
     }
-
-    private static Dataset<float> Subset(int count) =>
-        Dataset<float>.FromBytes(MnistFixture.Data.Train.Images.Span[..(count * MnistFiles.PixelsPerImage)], MnistFixture.Data.Train.Labels.Span[..count], count, MnistFiles.PixelsPerImage, MnistFiles.ClassCount);
 }

@@ -96,7 +96,7 @@ public class ParallelTrainingTests
         foreach (int threads in (int[])[1, 2, 3, 4])
         {
             var options = new TrainingOptions { Threads = threads, Iterations = 300, Seed = 7 };
-            using var trainer = new Trainer<float>(options, Subset(2000), Subset(10), isa);
+            using var trainer = new Trainer<float>(options, MnistFixture.Subset<float>(2000), MnistFixture.Subset<float>(10), isa);
             for (int i = 0; i < 300; i++)
             {
                 trainer.Step();
@@ -115,7 +115,7 @@ public class ParallelTrainingTests
         foreach (int threads in (int[])[1, 2, 3])
         {
             var options = new TrainingOptions { Threads = threads, Iterations = 100, Seed = 3, Activation = Activation.Relu, BatchSize = 37 };
-            using var trainer = new Trainer<double>(options, SubsetDouble(1000), SubsetDouble(10), Isa.Best);
+            using var trainer = new Trainer<double>(options, MnistFixture.Subset<double>(1000), MnistFixture.Subset<double>(10), Isa.Best);
             for (int i = 0; i < 100; i++)
             {
                 trainer.Step();
@@ -141,7 +141,7 @@ public class ParallelTrainingTests
 
         static (TrainingResult, float[]) Run(TrainingOptions options)
         {
-            using var trainer = new Trainer<float>(options, Subset(3000), Subset(500), Isa.Best);
+            using var trainer = new Trainer<float>(options, MnistFixture.Subset<float>(3000), MnistFixture.Subset<float>(500), Isa.Best);
             TrainingResult result = trainer.Run();
             return (result, trainer.Network.Parameters.ToArray());
         }
@@ -182,10 +182,4 @@ public class ParallelTrainingTests
             Assert.Equal(firstLoss, loss);
         }
     }
-
-    private static Dataset<float> Subset(int count) =>
-        Dataset<float>.FromBytes(MnistFixture.Data.Train.Images.Span[..(count * MnistFiles.PixelsPerImage)], MnistFixture.Data.Train.Labels.Span[..count], count, MnistFiles.PixelsPerImage, MnistFiles.ClassCount);
-
-    private static Dataset<double> SubsetDouble(int count) =>
-        Dataset<double>.FromBytes(MnistFixture.Data.Train.Images.Span[..(count * MnistFiles.PixelsPerImage)], MnistFixture.Data.Train.Labels.Span[..count], count, MnistFiles.PixelsPerImage, MnistFiles.ClassCount);
 }

@@ -41,7 +41,7 @@ public class TelemetryTests
     {
         using var listener = new Listener();
         var options = new TrainingOptions { Iterations = 3001, Threads = 2, Seed = 4 };
-        using var trainer = new Trainer<float>(options, Subset(MnistFixture.Data.Train, 30_000), Subset(MnistFixture.Data.Test, 2_000), Isa.Best);
+        using var trainer = new Trainer<float>(options, MnistFixture.Subset<float>(30_000, MnistFixture.Data.Train), MnistFixture.Subset<float>(2_000, MnistFixture.Data.Test), Isa.Best);
         TrainingResult result = trainer.Run();
         Thread.Sleep(200); // one more counter interval after the run
 
@@ -95,7 +95,4 @@ public class TelemetryTests
 
     private static double[] Values(IDictionary<string, object>[] counters, string name, string field) =>
         [.. counters.Where(c => (string)c["Name"] == name).Select(c => Convert.ToDouble(c[field], System.Globalization.CultureInfo.InvariantCulture))];
-
-    private static Dataset<float> Subset(MnistSplit split, int count) =>
-        Dataset<float>.FromBytes(split.Images.Span[..(count * MnistFiles.PixelsPerImage)], split.Labels.Span[..count], count, MnistFiles.PixelsPerImage, MnistFiles.ClassCount);
 }

@@ -21,13 +21,13 @@ public class ThreadCountMatrixTests
     [MemberData(nameof(BatchSizes))]
     public void Training_steps_give_the_same_parameters_for_every_thread_count(int batch)
     {
-        Dataset<float> train = Subset(600);
+        Dataset<float> train = MnistFixture.Subset<float>(600);
         float[]? reference = null;
         float[] referenceLosses = [];
         foreach (int threads in ThreadCounts)
         {
             var options = new TrainingOptions { Threads = threads, BatchSize = batch, Iterations = 4, Seed = 11, Activation = Activation.Relu };
-            using var trainer = new Trainer<float>(options, train, Subset(10), Isa.Best);
+            using var trainer = new Trainer<float>(options, train, MnistFixture.Subset<float>(10), Isa.Best);
             float[] losses = [.. Enumerable.Range(0, 4).Select(_ => trainer.Step())];
             float[] parameters = trainer.Network.Parameters.ToArray();
             reference ??= parameters;
@@ -61,7 +61,7 @@ public class ThreadCountMatrixTests
     [MemberData(nameof(BatchSizes))]
     public void The_evaluation_counts_the_same_for_every_thread_count(int images)
     {
-        Dataset<float> data = Subset(images * 7);
+        Dataset<float> data = MnistFixture.Subset<float>(images * 7);
         int? reference = null;
         foreach (int threads in ThreadCounts)
         {
@@ -137,7 +137,4 @@ public class ThreadCountMatrixTests
 
         teacher.Parameters.CopyTo(network.Parameters);
     }
-
-    private static Dataset<float> Subset(int count) =>
-        Dataset<float>.FromBytes(MnistFixture.Data.Train.Images.Span[..(count * MnistFiles.PixelsPerImage)], MnistFixture.Data.Train.Labels.Span[..count], count, MnistFiles.PixelsPerImage, MnistFiles.ClassCount);
 }

@@ -34,8 +34,8 @@ public class TrainerTests
     [Fact]
     public void Same_seed_gives_the_same_run_and_another_seed_does_not()
     {
-        var train = Subset(MnistFixture.Data.Train, 1000);
-        var test = Subset(MnistFixture.Data.Test, 500);
+        var train = MnistFixture.Subset<float>(1000, MnistFixture.Data.Train);
+        var test = MnistFixture.Subset<float>(500, MnistFixture.Data.Test);
         var options = new TrainingOptions { Iterations = 60, BatchSize = 20, Seed = 9 };
         (TrainingResult first, float[] firstParameters) = Run(options, train, test);
         (TrainingResult second, float[] secondParameters) = Run(options, train, test);
@@ -84,7 +84,7 @@ public class TrainerTests
     public void The_final_evaluation_is_after_the_last_step(int iterations, int[] evaluated)
     {
         var options = new TrainingOptions { Iterations = iterations, BatchSize = 20, Seed = 1 };
-        (TrainingResult result, _) = Run(options, Subset(MnistFixture.Data.Train, 1000), Subset(MnistFixture.Data.Test, 100));
+        (TrainingResult result, _) = Run(options, MnistFixture.Subset<float>(1000, MnistFixture.Data.Train), MnistFixture.Subset<float>(100, MnistFixture.Data.Test));
         Assert.Equal(evaluated, result.Epochs.Select(e => e.Iteration));
         Assert.Equal(iterations - 1, result.Final.Iteration);
         Assert.Equal(evaluated.Select((_, i) => i == evaluated.Length - 1 && (iterations - 1) % 50 != 0), result.Epochs.Select(e => e.AfterLastStep));
@@ -95,7 +95,7 @@ public class TrainerTests
     public void A_loss_that_is_not_finite_stops_the_run_where_it_happened()
     {
         var options = new TrainingOptions { Iterations = 100, Optimizer = new OptimizerSettings(OptimizerKind.Sgd, 1e30), Activation = Activation.Relu };
-        using var trainer = new Trainer<float>(options, Subset(MnistFixture.Data.Train, 1000), Subset(MnistFixture.Data.Test, 100), Isa.Best);
+        using var trainer = new Trainer<float>(options, MnistFixture.Subset<float>(1000, MnistFixture.Data.Train), MnistFixture.Subset<float>(100, MnistFixture.Data.Test), Isa.Best);
         var e = Assert.Throws<TrainingDivergedException>(() => trainer.Run());
         Assert.Equal(1, e.Iteration);
         Assert.True(double.IsNaN(e.Loss));
@@ -107,7 +107,7 @@ public class TrainerTests
     public void A_cancelled_run_stops_at_the_next_step()
     {
         var options = new TrainingOptions { Iterations = 1_000_000, BatchSize = 10 };
-        using var trainer = new Trainer<float>(options, Subset(MnistFixture.Data.Train, 1000), Subset(MnistFixture.Data.Test, 100), Isa.Best);
+        using var trainer = new Trainer<float>(options, MnistFixture.Subset<float>(1000, MnistFixture.Data.Train), MnistFixture.Subset<float>(100, MnistFixture.Data.Test), Isa.Best);
         using var cancel = new CancellationTokenSource();
         trainer.Evaluated = _ => cancel.Cancel(); // the first evaluation is after step 0
         Assert.Throws<OperationCanceledException>(() => trainer.Run(cancel.Token));
@@ -134,7 +134,7 @@ public class TrainerTests
     [Fact]
     public void Invalid_options_are_rejected_with_a_message()
     {
-        var train = Subset(MnistFixture.Data.Train, 10);
+        var train = MnistFixture.Subset<float>(10, MnistFixture.Data.Train);
         var e = Assert.Throws<ArgumentException>(() => new Trainer<float>(new TrainingOptions { Optimizer = new OptimizerSettings(OptimizerKind.Sgd, double.NaN) }, train, train, IsaPath.Scalar));
         Assert.Equal("the learning rate must be a positive finite number (got NaN)", e.Message);
         Assert.Throws<ArgumentException>(() => new Trainer<float>(new TrainingOptions { BatchSize = 0 }, train, train, IsaPath.Scalar));
@@ -152,7 +152,4 @@ public class TrainerTests
         TrainingResult result = trainer.Run();
         return (result, trainer.Network.Parameters.ToArray());
     }
-
-    private static Dataset<float> Subset(MnistSplit split, int count) =>
-        Dataset<float>.FromBytes(split.Images.Span[..(count * MnistFiles.PixelsPerImage)], split.Labels.Span[..count], count, MnistFiles.PixelsPerImage, MnistFiles.ClassCount);
 }
