@@ -56,7 +56,7 @@ public sealed class Trainer<T> : IDisposable
     public double GradientSeconds => Seconds(_gradientTicks);
 
     /// <summary>
-    /// One iteration: draw the batch, compute the gradient, apply SGD. Returns the batch loss (from the
+    /// One iteration: draw the batch, compute the gradient, apply the optimizer. Returns the batch loss (from the
     /// gradient's forward pass, before the update). Allocates nothing.
     /// </summary>
     /// <param name="cancellationToken">Checked by the numerical gradient between chunks of parameters (a backprop step is too short to need it).</param>

@@ -40,7 +40,7 @@ public sealed class TrainingEventSource : EventSource
     {
     }
 
-    /// <summary>A run begins: its iterations, batch size, worker threads, hidden size and element size in bytes (4 or 8).</summary>
+    /// <summary>A run begins: its iterations, batch size, worker threads, the first hidden layer's size and element size in bytes (4 or 8).</summary>
     [Event(RunStartId, Level = EventLevel.Informational, Message = "training: {0} iterations of batch {1}, {2} threads, hidden {3}, {4}-byte floats")]
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = PrimitivePayloads)]
     public unsafe void RunStart(int iterations, int batchSize, int threads, int hiddenSize, int elementBytes)
