@@ -12,8 +12,14 @@ namespace Simd.Cli;
 /// </summary>
 internal static class NetworkLimits
 {
+    /// <summary>Checks the network in the chosen precision, before any data is loaded.</summary>
     /// <param name="batchOption">The option that sets the batch ("--batch", "--images"), for the message.</param>
-    public static NetworkShape Check<T>(NetworkSpec network, int batch, int threads, string batchOption)
+    public static NetworkShape Check(Precision precision, NetworkSpec network, int batch, int threads, string batchOption) =>
+        precision == Precision.Single
+            ? Check<float>(network, batch, threads, batchOption)
+            : Check<double>(network, batch, threads, batchOption);
+
+    private static NetworkShape Check<T>(NetworkSpec network, int batch, int threads, string batchOption)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int[] sizes = [MnistFiles.PixelsPerImage, .. network.Hidden, MnistFiles.ClassCount];

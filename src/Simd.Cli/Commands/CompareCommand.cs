@@ -42,10 +42,11 @@ internal static class CompareCommand
             IsaPath path = CommonOptions.ResolveIsa(parseResult.GetValue(isa));
             string? dataOption = parseResult.GetValue(data);
             TextWriter error = parseResult.InvocationConfiguration.Error;
-            MnistData mnist = DataAccess.Load(dataOption, error, cancellationToken);
             var settings = new Settings(parseResult.GetValue(batch), network.Read(parseResult), parseResult.GetValue(seed), path, parseResult.GetValue(threads));
-            bool single = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!) == Precision.Single;
-            int code = single
+            Precision chosen = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!);
+            NetworkLimits.Check(chosen, settings.Network, settings.Batch, settings.Threads, "--batch"); // before the data is loaded
+            MnistData mnist = DataAccess.Load(dataOption, error, cancellationToken);
+            int code = chosen == Precision.Single
                 ? Run<float>(settings, mnist, parseResult.InvocationConfiguration.Output, error, cancellationToken)
                 : Run<double>(settings, mnist, parseResult.InvocationConfiguration.Output, error, cancellationToken);
             return Task.FromResult(code);
@@ -56,7 +57,7 @@ internal static class CompareCommand
     private static int Run<T>(Settings settings, MnistData mnist, TextWriter output, TextWriter error, CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        NetworkShape shape = NetworkLimits.Check<T>(settings.Network, settings.Batch, settings.Threads, "--batch");
+        NetworkShape shape = settings.Network.Shape;
         Dataset<T> train = DataAccess.ToDataset<T>(mnist.Train);
         using var network = new MultiLayerNet<T>(shape, settings.Network.Activation, settings.Isa, settings.Seed, settings.Batch, settings.Threads,
             settings.Network.Init, settings.Network.WeightDecay);

@@ -52,17 +52,18 @@ internal static class GradcheckCommand
             IsaPath path = CommonOptions.ResolveIsa(parseResult.GetValue(isa));
             string? dataOption = parseResult.GetValue(data);
             TextWriter error = parseResult.InvocationConfiguration.Error;
-            MnistData mnist = DataAccess.Load(dataOption, error, cancellationToken);
             int count = parseResult.GetValue(images);
+            var settings = new Settings(count, network.Read(parseResult),
+                parseResult.GetValue(seed), path, parseResult.GetValue(tolerance), parseResult.GetValue(threads));
+            Precision chosen = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!);
+            NetworkLimits.Check(chosen, settings.Network, count, settings.Threads, "--images"); // before the data is loaded
+            MnistData mnist = DataAccess.Load(dataOption, error, cancellationToken);
             if (count > mnist.Train.Count)
             {
                 throw new UsageException($"--images {count} is more than the {mnist.Train.Count} training images");
             }
 
-            var settings = new Settings(count, network.Read(parseResult),
-                parseResult.GetValue(seed), path, parseResult.GetValue(tolerance), parseResult.GetValue(threads));
-            bool single = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!) == Precision.Single;
-            int code = single
+            int code = chosen == Precision.Single
                 ? Run<float>(settings, mnist, parseResult.InvocationConfiguration.Output, error, cancellationToken)
                 : Run<double>(settings, mnist, parseResult.InvocationConfiguration.Output, error, cancellationToken);
             return Task.FromResult(code);
@@ -73,7 +74,7 @@ internal static class GradcheckCommand
     private static int Run<T>(Settings settings, MnistData mnist, TextWriter output, TextWriter error, CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        NetworkShape shape = NetworkLimits.Check<T>(settings.Network, settings.Images, settings.Threads, "--images");
+        NetworkShape shape = settings.Network.Shape;
         bool single = typeof(T) == typeof(float);
         double tolerance = settings.Tolerance ?? (single ? SingleTolerance : DoubleTolerance);
         Dataset<T> train = DataAccess.ToDataset<T>(mnist.Train);

@@ -66,14 +66,7 @@ internal static class TrainCommand
             CommonOptions.CheckRepresentable("--lr", options.Optimizer.LearningRate, chosen);
             CommonOptions.CheckRepresentable("--weight-decay", options.WeightDecay, chosen);
             // Before the data is loaded: a run that cannot fit is refused at once.
-            if (chosen == Precision.Single)
-            {
-                NetworkLimits.Check<float>(spec, options.BatchSize, options.Threads, "--batch");
-            }
-            else
-            {
-                NetworkLimits.Check<double>(spec, options.BatchSize, options.Threads, "--batch");
-            }
+            NetworkLimits.Check(chosen, spec, options.BatchSize, options.Threads, "--batch");
 
             string? dataOption = parseResult.GetValue(data);
             MnistData mnist = DataAccess.Load(dataOption, error, cancellationToken);
