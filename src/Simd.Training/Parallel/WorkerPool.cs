@@ -67,9 +67,11 @@ public sealed class WorkerPool : IDisposable
         _threads = new Thread[workerCount - 1];
         _wake = new object[workerCount];
         _sleeping = new int[workerCount];
+        Inflate(_done);
         for (int w = 1; w < workerCount; w++)
         {
             _wake[w] = new object();
+            Inflate(_wake[w]);
             int worker = w;
             _threads[w - 1] = new Thread(() => Loop(worker)) { IsBackground = true, Name = $"simd worker {w}" };
             _threads[w - 1].Start();
@@ -206,6 +208,20 @@ public sealed class WorkerPool : IDisposable
     }
 
     private bool IsPoolThread(Thread thread) => Array.IndexOf(_threads, thread) >= 0;
+
+    /// <summary>
+    /// Makes <paramref name="monitor"/> a full monitor now: the runtime allocates one (Native AOT: 272 bytes
+    /// seen) the first time a thread waits on an object, which would otherwise happen mid-training, the
+    /// first time a step's wait outlasts the spin.
+    /// </summary>
+    private static void Inflate(object monitor)
+    {
+        lock (monitor)
+        {
+            Monitor.Wait(monitor, 0);
+            Monitor.Pulse(monitor);
+        }
+    }
 
     /// <summary>
     /// One round of waiting before a thread blocks: until <paramref name="spinUntil"/>, spin on the core for

@@ -23,6 +23,30 @@ public class NativeAotTests
         Assert.Contains("allocated in steps 1-600: 0 bytes", output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Beside a busy process a step's wait can outlast the spin, so a worker blocks for the first time
+    /// mid-training; the monitor it waits on must already be allocated (before the fix, 5 runs in 10
+    /// reported 272 bytes here).
+    /// </summary>
+    [NativeFact]
+    public void Training_beside_a_busy_process_allocates_nothing()
+    {
+        using var busy = System.Diagnostics.Process.Start("/bin/sh", ["-c", "while :; do :; done"]);
+        try
+        {
+            for (int run = 0; run < 4; run++)
+            {
+                (int code, string output, string error) = NativeBinary.Run(NativeBinary.Path!, "train", "--data", MnistFixture.Directory, "--iters", "601", "--threads", "2");
+                Assert.True(code == 0, error);
+                Assert.Contains("allocated in steps 1-600: 0 bytes", output, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            busy.Kill();
+        }
+    }
+
     [NativeFact]
     public void Gradcheck_passes()
     {
