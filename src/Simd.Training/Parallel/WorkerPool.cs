@@ -26,9 +26,12 @@ public interface ICompletableWork : IParallelWork
 /// thread is worker 0. Dispatch allocates nothing: the work is an object the caller made once, handed over
 /// through a field and a generation counter (no Task, closure, delegate or boxing per call). Waiting
 /// workers spin for a short while — a training step dispatches twice every ~50 µs, too often to sleep —
-/// then block on a monitor, so an idle pool costs no CPU; with more workers than cores they yield the
-/// core instead of spinning on it. One Run at a time: a second (nested, or from another thread) is refused. (Monitors rather than ManualResetEventSlim:
-/// the latter creates its lock object lazily, on the first block, which would allocate mid-training.)
+/// then yield the core, then block on a monitor, so an idle pool costs no CPU; with more workers than
+/// cores they yield from the start. One Run at a time: a second (nested, or from another thread) is
+/// refused. A Run of an <see cref="ICompletableWork"/> returns when its blocks are done, not when every
+/// worker has come by. (Monitors rather than ManualResetEventSlim: the latter creates its lock object
+/// lazily, on the first block, which would allocate mid-training; the monitors themselves are made full
+/// ones up front for the same reason.)
 /// </summary>
 public sealed class WorkerPool : IDisposable
 {
