@@ -31,13 +31,6 @@ internal static class CommonOptions
         return Check(option, value => value < 1 ? $"{name} must be a positive integer (got {value})" : null);
     }
 
-    public static Option<double> PositiveFinite(string name, double defaultValue, string description)
-    {
-        var option = new Option<double>(name) { Description = description, DefaultValueFactory = _ => defaultValue, HelpName = "X" };
-        option.CustomParser = result => ParseToken(result, name, "a positive finite number", ParseDouble);
-        return Check(option, value => IsPositiveFinite(value) ? null : $"{name} must be a positive finite number (got {Format.Number(value)})");
-    }
-
     /// <summary>A number in invariant culture ("1e-3", "0.1", "nan", "Infinity"), or null.</summary>
     public static double? ParseDouble(string text) =>
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : null;

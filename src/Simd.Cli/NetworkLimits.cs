@@ -22,23 +22,9 @@ internal static class NetworkLimits
     private static NetworkShape Check<T>(NetworkSpec network, int batch, int threads, string batchOption)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int[] sizes = [MnistFiles.PixelsPerImage, .. network.Hidden, MnistFiles.ClassCount];
-        long parameters = 0;
-        for (int l = 0; l + 1 < sizes.Length; l++)
+        if (NetworkShape.SizeProblem([MnistFiles.PixelsPerImage, .. network.Hidden, MnistFiles.ClassCount]) is { } problem)
         {
-            long weights = (long)sizes[l] * sizes[l + 1];
-            parameters += weights + sizes[l + 1];
-            if (weights > NetworkShape.MaxLayerWeights)
-            {
-                throw new UsageException(string.Create(CultureInfo.InvariantCulture,
-                    $"--hidden {string.Join(",", network.Hidden)} is too large: W{l + 1} would hold {sizes[l]} x {sizes[l + 1]} = {weights:N0} weights, at most {NetworkShape.MaxLayerWeights:N0}"));
-            }
-        }
-
-        if (parameters > NetworkShape.MaxLayerWeights)
-        {
-            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
-                $"--hidden {string.Join(",", network.Hidden)} is too large: {parameters:N0} parameters, at most {NetworkShape.MaxLayerWeights:N0}"));
+            throw new UsageException($"--hidden {string.Join(",", network.Hidden)} is too large: {problem}");
         }
 
         NetworkShape shape = network.Shape;

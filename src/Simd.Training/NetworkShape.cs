@@ -28,26 +28,20 @@ public sealed class NetworkShape : IEquatable<NetworkShape>
             throw new ArgumentException($"network sizes must be positive ({string.Join("-", _sizes)})");
         }
 
+        if (SizeProblem(_sizes) is { } problem)
+        {
+            throw new ArgumentException($"network too large: {problem}");
+        }
+
         _weightOffsets = new int[LayerCount];
         _biasOffsets = new int[LayerCount];
         long offset = 0;
         for (int l = 0; l < LayerCount; l++)
         {
-            long weights = (long)_sizes[l] * _sizes[l + 1];
-            if (weights > MaxLayerWeights)
-            {
-                throw new ArgumentException($"network too large: layer {l + 1} has {_sizes[l]} x {_sizes[l + 1]} weights, at most {MaxLayerWeights:N0}");
-            }
-
-            _weightOffsets[l] = (int)Math.Min(offset, int.MaxValue);
-            offset += weights;
-            _biasOffsets[l] = (int)Math.Min(offset, int.MaxValue);
+            _weightOffsets[l] = (int)offset;
+            offset += (long)_sizes[l] * _sizes[l + 1];
+            _biasOffsets[l] = (int)offset;
             offset += _sizes[l + 1];
-        }
-
-        if (offset > MaxLayerWeights)
-        {
-            throw new ArgumentException($"network too large: {offset:N0} parameters, at most {MaxLayerWeights:N0}");
         }
 
         ParameterCount = (int)offset;
@@ -55,6 +49,32 @@ public sealed class NetworkShape : IEquatable<NetworkShape>
 
     /// <summary>The most weights a layer (and parameters a network) may have: buffers of several times this must still be addressable.</summary>
     public const long MaxLayerWeights = int.MaxValue / 4;
+
+    /// <summary>
+    /// Null when a network of <paramref name="sizes"/> (input, hidden..., output; all positive) fits the
+    /// limits of <see cref="MaxLayerWeights"/>; else what is too large, e.g. "W1 would hold 784 x 1000000 =
+    /// 784,000,000 weights, at most 536,870,911". The one place the rule lives: the CLI asks it too.
+    /// </summary>
+    public static string? SizeProblem(IReadOnlyList<int> sizes)
+    {
+        ArgumentNullException.ThrowIfNull(sizes);
+        long parameters = 0;
+        for (int l = 0; l + 1 < sizes.Count; l++)
+        {
+            long weights = (long)sizes[l] * sizes[l + 1];
+            if (weights > MaxLayerWeights)
+            {
+                return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"W{l + 1} would hold {sizes[l]} x {sizes[l + 1]} = {weights:N0} weights, at most {MaxLayerWeights:N0}");
+            }
+
+            parameters += weights + sizes[l + 1];
+        }
+
+        return parameters > MaxLayerWeights
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{parameters:N0} parameters, at most {MaxLayerWeights:N0}")
+            : null;
+    }
 
     /// <summary>The book's ch. 4 network: 784 -> 50 -> 10.</summary>
     public static NetworkShape Book { get; } = new(784, 50, 10);
@@ -108,20 +128,6 @@ public sealed class NetworkShape : IEquatable<NetworkShape>
             new($"b{l + 1}", BiasOffset(l), 1, OutputsOf(l)),
         ]),
     ];
-
-    /// <summary>True when element <paramref name="index"/> of the parameter buffer is a weight (not a bias): what weight decay applies to.</summary>
-    public bool IsWeight(int index)
-    {
-        for (int l = LayerCount - 1; l >= 0; l--)
-        {
-            if (index >= WeightOffset(l))
-            {
-                return index < BiasOffset(l);
-            }
-        }
-
-        return false;
-    }
 
     /// <summary>"784-100-100-10".</summary>
     public override string ToString() => string.Join("-", _sizes);
