@@ -17,6 +17,9 @@ public enum ElementwiseOp
 
     /// <summary>The SGD update of all 39,760 parameters.</summary>
     SgdUpdate,
+
+    /// <summary>A batch of 100 images, bytes to values in [0, 1]: 78,400 divisions by 255.</summary>
+    NormalizeBatch,
 }
 
 /// <summary>
@@ -36,6 +39,7 @@ public class ElementwiseBenchmarks
     private float[] _lossS = new float[Batch];
     private double[] _lossD = new double[Batch];
     private byte[] _labels = [];
+    private byte[] _pixels = [];
     private IsaPath _isa;
 
     [ParamsAllValues]
@@ -59,6 +63,7 @@ public class ElementwiseBenchmarks
         {
             ElementwiseOp.Sigmoid => Batch * Hidden,
             ElementwiseOp.SoftmaxCrossEntropy => Batch * Classes,
+            ElementwiseOp.NormalizeBatch => Batch * NetworkShape.Book.InputSize,
             _ => Parameters,
         };
         var rng = new Rng(5);
@@ -69,6 +74,7 @@ public class ElementwiseBenchmarks
         _gd = [.. _gs.Select(v => (double)v)];
         _yd = new double[length];
         _labels = [.. Enumerable.Range(0, Batch).Select(i => (byte)(i % Classes))];
+        _pixels = [.. Enumerable.Range(0, length).Select(i => (byte)(i * 37))];
         if (Implementation != TensorPrimitivesName)
         {
             _isa = Isa.TryParse(Implementation, out IsaPath? parsed) && parsed is { } path
@@ -108,6 +114,9 @@ public class ElementwiseBenchmarks
             case ElementwiseOp.SoftmaxCrossEntropy:
                 SoftmaxCrossEntropy.ForwardBackward<T>(isa, x, _labels, Batch, Classes, Batch, losses, y);
                 break;
+            case ElementwiseOp.NormalizeBatch:
+                NormalizeBytes.Divide<T>(isa, _pixels, Dataset<T>.PixelScale, y);
+                break;
             default:
                 x.CopyTo(y, 0); // keep the parameters from drifting run after run; TensorPrimitives pays the same copy
                 SgdUpdate.Apply<T>(isa, g, T.CreateTruncating(0.1), y);
@@ -137,6 +146,11 @@ public class ElementwiseBenchmarks
                     TensorPrimitives.Divide<T>(row, batch, row);
                 }
 
+                break;
+            case ElementwiseOp.NormalizeBatch:
+                // Widened and divided in T (numpy's /255 in float64 for a double run: not the book's float32 bits).
+                TensorPrimitives.ConvertTruncating<byte, T>(_pixels, y);
+                TensorPrimitives.Divide<T>(y, T.CreateTruncating(Dataset<T>.PixelScale), y);
                 break;
             default:
                 // In place, as ours: y += g·(-lr) — the product rounded, then the sum, as SgdUpdate does.

@@ -66,6 +66,30 @@ public class ElementwiseTests
         }
     }
 
+    /// <summary>
+    /// Any divisor gives the division's bits, whether its float64 reciprocal passes the check (then the 512-
+    /// and 256-bit paths multiply) or not (then they divide 4 lanes at a time): 400 random float divisors
+    /// across 2^-20..2^127, the large ones making float32 subnormal quotients where rounding twice could show.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Normalize_bytes_is_exact_for_any_divisor(IsaPath isa)
+    {
+        Assert.True(NormalizeBytes.ReciprocalIsExact(255f));
+        byte[] all = [.. Enumerable.Range(0, 256).Select(b => (byte)b)];
+        var singles = new float[256];
+        var random = new Random(17);
+        for (int trial = 0; trial < 400; trial++)
+        {
+            float divisor = (float)Math.ScaleB(1 + random.NextDouble(), random.Next(-20, 127));
+            NormalizeBytes.Divide<float>(isa, all, divisor, singles);
+            for (int b = 0; b < 256; b++)
+            {
+                Assert.Equal(BitConverter.SingleToInt32Bits(b / divisor), BitConverter.SingleToInt32Bits(singles[b]));
+            }
+        }
+    }
+
     [Fact]
     public void Sigmoid_of_extremes_saturates_without_nan()
     {
