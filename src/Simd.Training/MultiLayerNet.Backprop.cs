@@ -1,3 +1,4 @@
+using CommunityToolkit.HighPerformance;
 using Simd.Kernels;
 
 namespace Simd.Training;
@@ -207,15 +208,16 @@ public sealed partial class MultiLayerNet<T>
         /// The batch this worker computes from: in training its own copy of the whole batch (normalized by
         /// itself once a step, whichever blocks it claims; see Workspace.WorkerBatchImages), else the caller's.
         /// </summary>
-        private ReadOnlySpan<T> ImagesOf(int worker)
+        private ReadOnlySpan2D<T> ImagesOf(int worker) // [B, n_0]
         {
+            int inputs = _network.Shape.InputSize;
             if (_gatherFrom is null)
             {
-                return _x.Span;
+                return _x.Span[..(Batch * inputs)].AsSpan2D(Batch, inputs);
             }
 
             EnsureBatchCopy(worker);
-            return _network.Workspace.WorkerBatchImages(worker);
+            return ((ReadOnlySpan<T>)_network.Workspace.WorkerBatchImages(worker)[..(Batch * inputs)]).AsSpan2D(Batch, inputs);
         }
 
         private ReadOnlySpan<byte> LabelsOf(int worker)
@@ -245,33 +247,29 @@ public sealed partial class MultiLayerNet<T>
             MultiLayerNet<T> net = _network;
             NetworkShape shape = net.Shape;
             Workspace<T> ws = net.Workspace;
-            int last = shape.LayerCount - 1, output = shape.OutputSize;
+            int last = shape.LayerCount - 1;
             int r0 = block * Tuning.RowAlignment;
             int rows = Math.Min(Batch, r0 + (blocks * Tuning.RowAlignment)) - r0;
-            ReadOnlySpan<T> images = ImagesOf(worker);
             ReadOnlySpan<byte> labels = LabelsOf(worker);
             ReadOnlySpan<T> p = net.Parameters;
 
-            ReadOnlySpan<T> input = images.Slice(r0 * shape.InputSize, rows * shape.InputSize); // [rows, n_0]
+            ReadOnlySpan2D<T> input = ImagesOf(worker).Rows(r0, rows); // [rows, n_0]
             for (int l = 0; l <= last; l++)
             {
-                Span<T> z = ws.Activations(l).Slice(r0 * shape.OutputsOf(l), rows * shape.OutputsOf(l)); // [rows, n_(l+1)]
-                net.AffineForward(p, l, input, rows, z);
-                input = z;
+                Span2D<T> a = ws.Activations(l).Rows(r0, rows); // [rows, n_(l+1)]
+                net.AffineForward(p, l, input, a);
+                input = a;
             }
 
-            Span<T> logits = ws.Activations(last).Slice(r0 * output, rows * output);  // [rows, n_L]
-            Span<T> dLogits = ws.LayerGradients(last).Slice(r0 * output, rows * output); // [rows, n_L]
-            SoftmaxCrossEntropy.ForwardBackward(net.Isa, logits, labels.Slice(r0, rows), rows, output, Batch, ws.RowLosses.Slice(r0, rows), dLogits);
+            Span2D<T> dLogits = ws.LayerGradients(last).Rows(r0, rows); // [rows, n_L]
+            SoftmaxCrossEntropy.ForwardBackward(net.Isa, input.Flat(), labels.Slice(r0, rows), rows, shape.OutputSize, Batch, ws.RowLosses.Slice(r0, rows), dLogits.Flat());
             for (int l = last; l >= 1; l--)
             {
-                int n = shape.OutputsOf(l), previous = shape.InputsOf(l);
                 net.BackwardThroughActivation(
                     p, l,
-                    ws.LayerGradients(l).Slice(r0 * n, rows * n),                 // dZ_l      [rows, n_(l+1)]
-                    ws.Activations(l - 1).Slice(r0 * previous, rows * previous),   // A_(l-1)   [rows, n_l]
-                    rows,
-                    ws.LayerGradients(l - 1).Slice(r0 * previous, rows * previous)); // dZ_(l-1) [rows, n_l]
+                    ws.LayerGradients(l).Rows(r0, rows),      // dZ_l      [rows, n_(l+1)]
+                    ws.Activations(l - 1).Rows(r0, rows),     // A_(l-1)   [rows, n_l]
+                    ws.LayerGradients(l - 1).Rows(r0, rows)); // dZ_(l-1)  [rows, n_l]
             }
         }
 
@@ -300,7 +298,7 @@ public sealed partial class MultiLayerNet<T>
             IsaPath isa = net.Isa;
             int layer = _blockLayer[block], batch = Batch;
             int inputs = shape.InputsOf(layer), outputs = shape.OutputsOf(layer);
-            ReadOnlySpan<T> dz = ws.LayerGradients(layer)[..(batch * outputs)]; // [B, n_out]
+            ReadOnlySpan<T> dz = ws.LayerGradients(layer).Rows(0, batch).Flat(); // [B, n_out]
             Span<T> gradients = _gradients.Span;
             int start, length;
             if (_blockRowStart[block] < 0)
@@ -314,7 +312,7 @@ public sealed partial class MultiLayerNet<T>
                 int i0 = _blockRowStart[block], i1 = _blockRowEnd[block + blocks - 1];
                 start = shape.WeightOffset(layer) + (i0 * outputs);
                 length = (i1 - i0) * outputs;
-                ReadOnlySpan<T> previous = layer == 0 ? ImagesOf(worker) : ws.Activations(layer - 1); // [B, n_in]
+                ReadOnlySpan<T> previous = (layer == 0 ? ImagesOf(worker) : ws.Activations(layer - 1).Rows(0, batch)).Flat(); // [B, n_in]
                 Span<T> dW = gradients.Slice(start, length);                                               // [i1 - i0, n_out]
                 GemmTN.Multiply(isa, previous[i0..], inputs, dz, i1 - i0, batch, outputs, dW);
                 if (net.WeightDecayLambda != 0)

@@ -1,3 +1,5 @@
+using CommunityToolkit.HighPerformance;
+
 namespace Simd.Training;
 
 /// <summary>The book's numerical_gradient (ch. 4): central differences, one parameter at a time.</summary>
@@ -64,7 +66,7 @@ public sealed partial class MultiLayerNet<T>
             int count = network.Shape.ParameterCount;
             Span<T> p = network.Workspace.WorkerParameters(worker);
             network.Parameters.CopyTo(p);
-            ReadOnlySpan<T> x = _x.Span;
+            ReadOnlySpan2D<T> x = _x.Span[..(_batch * network.Shape.InputSize)].AsSpan2D(_batch, network.Shape.InputSize);
             ReadOnlySpan<byte> labels = _labels.Span;
             Span<T> gradients = _gradients.Span;
             T h = T.CreateTruncating(BookDefaults.NumericalGradientStep);
@@ -83,9 +85,9 @@ public sealed partial class MultiLayerNet<T>
                 {
                     T saved = p[i];
                     p[i] = saved + h;
-                    T lossPlus = network.LossWith(p, x, labels, _batch, worker);
+                    T lossPlus = network.LossWith(p, x, labels, worker);
                     p[i] = saved - h;
-                    T lossMinus = network.LossWith(p, x, labels, _batch, worker);
+                    T lossMinus = network.LossWith(p, x, labels, worker);
                     p[i] = saved;
                     gradients[i] = (lossPlus - lossMinus) / twoH;
                 }

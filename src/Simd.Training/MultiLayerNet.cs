@@ -1,4 +1,5 @@
 using System.Numerics;
+using CommunityToolkit.HighPerformance;
 using Simd.Kernels;
 
 namespace Simd.Training;
@@ -71,6 +72,12 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     /// <summary>The parameters, [P]: W1 | b1 | W2 | b2 | ...</summary>
     public Span<T> Parameters => Workspace.Parameters;
 
+    /// <summary>W of layer <paramref name="layer"/> (0-based; the book's W1 is layer 0), a view into <see cref="Parameters"/>: [n_in, n_out].</summary>
+    public Span2D<T> Weights(int layer) => Shape.Weights(Parameters, layer);
+
+    /// <summary>b of layer <paramref name="layer"/> (0-based), a view into <see cref="Parameters"/>: [n_out].</summary>
+    public Span<T> Bias(int layer) => Shape.Bias(Parameters, layer);
+
     /// <summary>Optimizer updates applied so far (Adam's t is this plus one during the next).</summary>
     public long Updates { get; private set; }
 
@@ -88,7 +95,7 @@ public sealed partial class MultiLayerNet<T> : IDisposable
         Updates = 0;
         for (int l = 0; l < Shape.LayerCount; l++)
         {
-            FillGaussian(ref rng, Shape.Weights(Parameters, l), Init.StandardDeviation(Shape.InputsOf(l)));
+            FillGaussian(ref rng, Shape.Weights(Parameters, l).Flat(), Init.StandardDeviation(Shape.InputsOf(l)));
         }
     }
 
@@ -96,7 +103,7 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     public T Loss(ReadOnlySpan<T> x, ReadOnlySpan<byte> labels, int batch)
     {
         CheckBatch(x.Length, labels.Length, batch);
-        return LossWith(Parameters, x, labels, batch, worker: 0);
+        return LossWith(Parameters, x[..(batch * Shape.InputSize)].AsSpan2D(batch, Shape.InputSize), labels, worker: 0);
     }
 
     /// <summary>
@@ -130,29 +137,27 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     public void Dispose() => _pool.Dispose();
 
     /// <summary>
-    /// The forward pass of <paramref name="rows"/> images through every layer, layer by layer in the two
-    /// scratch buffers; returns the logits, [rows, n_L], inside one of them.
+    /// The forward pass of the images <paramref name="x"/>, [rows, n_0], through every layer, layer by layer
+    /// in the two scratch buffers; returns the logits, [rows, n_L], inside one of them.
     /// </summary>
-    private Span<T> ForwardInto(ReadOnlySpan<T> parameters, ReadOnlySpan<T> x, int rows, Span<T> scratchA, Span<T> scratchB)
+    private ReadOnlySpan2D<T> ForwardInto(ReadOnlySpan<T> parameters, ReadOnlySpan2D<T> x, Span<T> scratchA, Span<T> scratchB)
     {
-        ReadOnlySpan<T> input = x;
-        Span<T> output = scratchA;
+        ReadOnlySpan2D<T> input = x;
         for (int l = 0; l < Shape.LayerCount; l++)
         {
-            output = l % 2 == 0 ? scratchA : scratchB;
-            AffineForward(parameters, l, input, rows, output);
+            Span2D<T> output = (l % 2 == 0 ? scratchA : scratchB).AsSpan2D(x.Height, Shape.OutputsOf(l));
+            AffineForward(parameters, l, input, output);
             input = output;
         }
 
-        return output[..(rows * Shape.OutputSize)];
+        return input;
     }
 
-    /// <summary>Z = X·W_l + b_l for <paramref name="rows"/> rows, then the activation unless it is the output layer.</summary>
-    private void AffineForward(ReadOnlySpan<T> parameters, int layer, ReadOnlySpan<T> x, int rows, Span<T> z)
+    /// <summary>Z = X·W_l + b_l, X [rows, n_in] and Z [rows, n_out], then the activation unless it is the output layer.</summary>
+    private void AffineForward(ReadOnlySpan<T> parameters, int layer, ReadOnlySpan2D<T> x, Span2D<T> z)
     {
-        int inputs = Shape.InputsOf(layer), outputs = Shape.OutputsOf(layer);
-        Span<T> result = z[..(rows * outputs)];
-        GemmNN.Multiply(Isa, x[..(rows * inputs)], Shape.Weights(parameters, layer), Shape.Bias(parameters, layer), rows, inputs, outputs, result);
+        Span<T> result = z.Flat();
+        GemmNN.Multiply(Isa, x.Flat(), Shape.Weights(parameters, layer).Flat(), Shape.Bias(parameters, layer), x.Height, x.Width, z.Width, result);
         if (layer == Shape.LayerCount - 1)
         {
             return;
@@ -168,28 +173,28 @@ public sealed partial class MultiLayerNet<T> : IDisposable
         }
     }
 
-    /// <summary>dZ_(l-1) = (dZ_l·W_lᵀ) ⊙ act'(A_(l-1)), for <paramref name="rows"/> rows.</summary>
-    private void BackwardThroughActivation(ReadOnlySpan<T> parameters, int layer, ReadOnlySpan<T> dz, ReadOnlySpan<T> previousActivations, int rows, Span<T> previousDz)
+    /// <summary>dZ_(l-1) = (dZ_l·W_lᵀ) ⊙ act'(A_(l-1)): dZ_l [rows, n_out], A_(l-1) and dZ_(l-1) [rows, n_in].</summary>
+    private void BackwardThroughActivation(ReadOnlySpan<T> parameters, int layer, ReadOnlySpan2D<T> dz, ReadOnlySpan2D<T> previousActivations, Span2D<T> previousDz)
     {
-        int inputs = Shape.InputsOf(layer), outputs = Shape.OutputsOf(layer);
-        Span<T> result = previousDz[..(rows * inputs)];
-        GemmNT.Multiply(Isa, dz[..(rows * outputs)], Shape.Weights(parameters, layer), rows, outputs, inputs, result);
+        Span<T> result = previousDz.Flat();
+        GemmNT.Multiply(Isa, dz.Flat(), Shape.Weights(parameters, layer).Flat(), dz.Height, dz.Width, previousDz.Width, result);
         if (Activation == Activation.Sigmoid)
         {
-            Sigmoid.Backward<T>(Isa, previousActivations[..(rows * inputs)], result, result);
+            Sigmoid.Backward<T>(Isa, previousActivations.Flat(), result, result);
         }
         else
         {
-            Relu.Backward<T>(Isa, previousActivations[..(rows * inputs)], result, result);
+            Relu.Backward<T>(Isa, previousActivations.Flat(), result, result);
         }
     }
 
     /// <summary>The whole forward pass and the book's loss (mean cross-entropy + ½λ·ΣW²), with the given parameters and worker scratch.</summary>
-    private T LossWith(ReadOnlySpan<T> parameters, ReadOnlySpan<T> x, ReadOnlySpan<byte> labels, int batch, int worker)
+    private T LossWith(ReadOnlySpan<T> parameters, ReadOnlySpan2D<T> x, ReadOnlySpan<byte> labels, int worker)
     {
-        Span<T> logits = ForwardInto(parameters, x, batch, Workspace.WorkerScratch(worker, 0), Workspace.WorkerScratch(worker, 1));
+        int batch = x.Height;
+        ReadOnlySpan2D<T> logits = ForwardInto(parameters, x, Workspace.WorkerScratch(worker, 0), Workspace.WorkerScratch(worker, 1));
         Span<T> rowLosses = Workspace.WorkerRowLosses(worker)[..batch];
-        SoftmaxCrossEntropy.Forward(Isa, logits, labels, batch, Shape.OutputSize, rowLosses);
+        SoftmaxCrossEntropy.Forward(Isa, logits.Flat(), labels[..batch], batch, Shape.OutputSize, rowLosses);
         T loss = SoftmaxCrossEntropy.Mean<T>(rowLosses);
         if (WeightDecayLambda == 0)
         {
@@ -199,7 +204,7 @@ public sealed partial class MultiLayerNet<T> : IDisposable
         double squares = 0;
         for (int l = 0; l < Shape.LayerCount; l++)
         {
-            squares += WeightDecay.SumOfSquares(Shape.Weights(parameters, l));
+            squares += WeightDecay.SumOfSquares(Shape.Weights(parameters, l).Flat());
         }
 
         return loss + T.CreateTruncating(0.5 * WeightDecayLambda * squares);
@@ -294,8 +299,9 @@ public sealed partial class MultiLayerNet<T> : IDisposable
                 {
                     int rows = Math.Min(ws.EvaluationChunkRows, end - i);
                     data.CopyImages(network.Isa, i, rows, images);
-                    Span<T> logits = network.ForwardInto(parameters, images, rows, ws.WorkerScratch(worker, 0), ws.WorkerScratch(worker, 1));
-                    matches += RowArgMax.CountMatches<T>(network.Isa, logits, data.Labels.Slice(i, rows), rows, network.Shape.OutputSize);
+                    ReadOnlySpan2D<T> batch = ((ReadOnlySpan<T>)images[..(rows * data.Features)]).AsSpan2D(rows, data.Features);
+                    ReadOnlySpan2D<T> logits = network.ForwardInto(parameters, batch, ws.WorkerScratch(worker, 0), ws.WorkerScratch(worker, 1));
+                    matches += RowArgMax.CountMatches<T>(network.Isa, logits.Flat(), data.Labels.Slice(i, rows), rows, network.Shape.OutputSize);
                 }
 
                 _counts[chunk] = matches;

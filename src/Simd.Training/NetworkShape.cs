@@ -1,3 +1,5 @@
+using CommunityToolkit.HighPerformance;
+
 namespace Simd.Training;
 
 /// <summary>
@@ -108,10 +110,12 @@ public sealed class NetworkShape : IEquatable<NetworkShape>
     public int BiasOffset(int layer) => _biasOffsets[layer];
 
     /// <summary>W of layer <paramref name="layer"/> (0-based) inside a parameter (or gradient, or state) buffer: [n_in, n_out].</summary>
-    public Span<T> Weights<T>(Span<T> parameters, int layer) => parameters.Slice(WeightOffset(layer), WeightLength(layer));
+    public Span2D<T> Weights<T>(Span<T> parameters, int layer) =>
+        parameters.Slice(WeightOffset(layer), WeightLength(layer)).AsSpan2D(InputsOf(layer), OutputsOf(layer));
 
     /// <inheritdoc cref="Weights{T}(Span{T}, int)"/>
-    public ReadOnlySpan<T> Weights<T>(ReadOnlySpan<T> parameters, int layer) => parameters.Slice(WeightOffset(layer), WeightLength(layer));
+    public ReadOnlySpan2D<T> Weights<T>(ReadOnlySpan<T> parameters, int layer) =>
+        parameters.Slice(WeightOffset(layer), WeightLength(layer)).AsSpan2D(InputsOf(layer), OutputsOf(layer));
 
     /// <summary>b of layer <paramref name="layer"/> (0-based): [n_out].</summary>
     public Span<T> Bias<T>(Span<T> parameters, int layer) => parameters.Slice(BiasOffset(layer), OutputsOf(layer));

@@ -1,3 +1,4 @@
+using CommunityToolkit.HighPerformance;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -126,10 +127,10 @@ public sealed class Workspace<T>
     /// The output of affine layer <paramref name="layer"/> (0-based) after its activation, [B, n_(layer+1)];
     /// the last layer's is the logits.
     /// </summary>
-    public Span<T> Activations(int layer) => View(_layout.Activations[layer]);
+    public Span2D<T> Activations(int layer) => View(_layout.Activations[layer]).AsSpan2D(MaxBatch, Shape.OutputsOf(layer));
 
     /// <summary>dZ of affine layer <paramref name="layer"/>: the loss's gradient at its pre-activation output, [B, n_(layer+1)].</summary>
-    public Span<T> LayerGradients(int layer) => View(_layout.LayerGradients[layer]);
+    public Span2D<T> LayerGradients(int layer) => View(_layout.LayerGradients[layer]).AsSpan2D(MaxBatch, Shape.OutputsOf(layer));
 
     /// <summary>Per-row losses, [B], summed in row order into the batch loss.</summary>
     public Span<T> RowLosses => View(_layout.RowLosses);

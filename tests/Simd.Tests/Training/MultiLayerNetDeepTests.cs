@@ -141,10 +141,10 @@ public class MultiLayerNetDeepTests
             using var network = new MultiLayerNet<double>(shape, Activation.Relu, IsaPath.Scalar, seed: 1, maxBatch: 1, threads: 1, init);
             for (int l = 0; l < shape.LayerCount; l++)
             {
-                ReadOnlySpan<double> w = shape.Weights<double>(network.Parameters, l);
+                ReadOnlySpan<double> w = network.Weights(l).Flat();
                 double std = Math.Sqrt(w.ToArray().Select(v => v * v).Average());
                 Assert.InRange(std / expected(shape.InputsOf(l)), 0.95, 1.05);
-                Assert.True(shape.Bias<double>(network.Parameters, l).IndexOfAnyExcept(0.0) < 0);
+                Assert.True(network.Bias(l).IndexOfAnyExcept(0.0) < 0);
             }
         }
     }

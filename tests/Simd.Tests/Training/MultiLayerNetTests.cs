@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Simd.Kernels;
 using Simd.Tests.Support;
 using Simd.Training;
@@ -14,12 +15,16 @@ public class MultiLayerNetTests
         NetworkShape shape = network.Shape;
         Span<double> p = network.Parameters;
         Assert.Equal(39_760, shape.ParameterCount);
-        (double mean, double std) = Moments(shape.Weights(p, 0));
+        Assert.Equal((784, 50), (network.Weights(0).Height, network.Weights(0).Width)); // the book's W1 shape
+        Assert.Equal((50, 10), (network.Weights(1).Height, network.Weights(1).Width));
+        Assert.Equal(shape.WeightOffset(1), (int)Unsafe.ByteOffset(ref p[0], ref network.Weights(1)[0, 0]) / sizeof(double));
+        Assert.Equal(p[shape.WeightOffset(0) + (3 * 50) + 7], network.Weights(0)[3, 7]); // row-major [n_in, n_out]
+        (double mean, double std) = Moments(shape.Weights(p, 0).Flat());
         Assert.InRange(mean, -3e-4, 3e-4);        // 39,200 draws: standard error 5e-5
         Assert.InRange(std, 0.0098, 0.0102);      // standard error of the std: 3.6e-5
         Assert.True(shape.Bias(p, 0).IndexOfAnyExcept(0.0) < 0);
         Assert.True(shape.Bias(p, 1).IndexOfAnyExcept(0.0) < 0);
-        (_, double std2) = Moments(shape.Weights(p, 1));
+        (_, double std2) = Moments(shape.Weights(p, 1).Flat());
         Assert.InRange(std2, 0.0085, 0.0115);     // 500 draws
     }
 
@@ -115,8 +120,8 @@ public class MultiLayerNetTests
         Assert.True(Workspace<float>.IsAligned(ws.OptimizerState2));
         for (int l = 0; l < 2; l++)
         {
-            Assert.True(Workspace<float>.IsAligned(ws.Activations(l)));
-            Assert.True(Workspace<float>.IsAligned(ws.LayerGradients(l)));
+            Assert.True(Workspace<float>.IsAligned(ws.Activations(l).Flat()));
+            Assert.True(Workspace<float>.IsAligned(ws.LayerGradients(l).Flat()));
         }
 
         for (int w = 0; w < 3; w++)
@@ -128,7 +133,8 @@ public class MultiLayerNetTests
         }
 
         Assert.Equal(100 * 784, ws.BatchImages.Length);
-        Assert.Equal(100 * 50, ws.Activations(0).Length);
+        Assert.Equal((100, 50), (ws.Activations(0).Height, ws.Activations(0).Width));
+        Assert.Equal((100, 10), (ws.LayerGradients(1).Height, ws.LayerGradients(1).Width));
         Assert.Equal(256 * 50, ws.WorkerScratch(0, 1).Length); // the widest layer output, per row
     }
 
