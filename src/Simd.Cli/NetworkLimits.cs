@@ -15,9 +15,7 @@ internal static class NetworkLimits
     /// <summary>Checks the network in the chosen precision, before any data is loaded.</summary>
     /// <param name="batchOption">The option that sets the batch ("--batch", "--images"), for the message.</param>
     public static NetworkShape Check(Precision precision, NetworkSpec network, int batch, int threads, string batchOption) =>
-        precision == Precision.Single
-            ? Check<float>(network, batch, threads, batchOption)
-            : Check<double>(network, batch, threads, batchOption);
+        PrecisionDispatch.Run(precision, new Work(network, batch, threads, batchOption));
 
     private static NetworkShape Check<T>(NetworkSpec network, int batch, int threads, string batchOption)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -48,4 +46,11 @@ internal static class NetworkLimits
     }
 
     private static string Bytes(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e9:F1} GB");
+
+    private sealed class Work(NetworkSpec network, int batch, int threads, string batchOption) : IPrecisionWork<NetworkShape>
+    {
+        public NetworkShape Run<T>()
+            where T : unmanaged, IFloatingPointIeee754<T>
+            => Check<T>(network, batch, threads, batchOption);
+    }
 }

@@ -46,9 +46,7 @@ internal static class CompareCommand
             Precision chosen = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!);
             NetworkLimits.Check(chosen, settings.Network, settings.Batch, settings.Threads, "--batch"); // before the data is loaded
             MnistData mnist = DataAccess.Load(dataOption, error, cancellationToken);
-            int code = chosen == Precision.Single
-                ? Run<float>(settings, mnist, parseResult.InvocationConfiguration.Output, error, cancellationToken)
-                : Run<double>(settings, mnist, parseResult.InvocationConfiguration.Output, error, cancellationToken);
+            int code = PrecisionDispatch.Run(chosen, new Work(settings, mnist, parseResult.InvocationConfiguration.Output, error, cancellationToken));
             return Task.FromResult(code);
         });
         return command;
@@ -131,4 +129,12 @@ internal static class CompareCommand
     }
 
     private sealed record Settings(int Batch, NetworkSpec Network, ulong Seed, IsaPath Isa, int Threads);
+
+    private sealed class Work(Settings settings, MnistData mnist, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+        : IPrecisionWork<int>
+    {
+        public int Run<T>()
+            where T : unmanaged, IFloatingPointIeee754<T>
+            => CompareCommand.Run<T>(settings, mnist, output, error, cancellationToken);
+    }
 }

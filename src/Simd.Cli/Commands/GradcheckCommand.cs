@@ -63,9 +63,7 @@ internal static class GradcheckCommand
                 throw new UsageException($"--images {count} is more than the {mnist.Train.Count} training images");
             }
 
-            int code = chosen == Precision.Single
-                ? Run<float>(settings, mnist, parseResult.InvocationConfiguration.Output, error, cancellationToken)
-                : Run<double>(settings, mnist, parseResult.InvocationConfiguration.Output, error, cancellationToken);
+            int code = PrecisionDispatch.Run(chosen, new Work(settings, mnist, parseResult.InvocationConfiguration.Output, error, cancellationToken));
             return Task.FromResult(code);
         });
         return command;
@@ -124,4 +122,12 @@ internal static class GradcheckCommand
     }
 
     private sealed record Settings(int Images, NetworkSpec Network, ulong Seed, IsaPath Isa, double? Tolerance, int Threads);
+
+    private sealed class Work(Settings settings, MnistData mnist, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+        : IPrecisionWork<int>
+    {
+        public int Run<T>()
+            where T : unmanaged, IFloatingPointIeee754<T>
+            => GradcheckCommand.Run<T>(settings, mnist, output, error, cancellationToken);
+    }
 }

@@ -71,9 +71,7 @@ internal static class TrainCommand
             string? dataOption = parseResult.GetValue(data);
             MnistData mnist = DataAccess.Load(dataOption, error, cancellationToken);
             output.WriteLine($"data: {DataAccess.Describe(dataOption, mnist)}");
-            int code = chosen == Precision.Single
-                ? Run<float>(options, spec, mnist, path, output, error, cancellationToken)
-                : Run<double>(options, spec, mnist, path, output, error, cancellationToken);
+            int code = PrecisionDispatch.Run(chosen, new Work(options, spec, mnist, path, output, error, cancellationToken));
             return Task.FromResult(code);
         });
         return command;
@@ -135,4 +133,12 @@ internal static class TrainCommand
     }
 
     private static string Name(GradientMethod method) => method == GradientMethod.Numerical ? "numerical" : "backprop";
+
+    private sealed class Work(TrainingOptions options, NetworkSpec spec, MnistData mnist, IsaPath isa, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+        : IPrecisionWork<int>
+    {
+        public int Run<T>()
+            where T : unmanaged, IFloatingPointIeee754<T>
+            => TrainCommand.Run<T>(options, spec, mnist, isa, output, error, cancellationToken);
+    }
 }
