@@ -190,6 +190,9 @@ internal static class CommonOptions
     /// <summary>The name the options use for an activation.</summary>
     public static string Name(Training.Activation activation) => activation == Training.Activation.Relu ? "relu" : "sigmoid";
 
+    /// <summary>--json: the command's report as one JSON object instead of text.</summary>
+    public static Option<bool> Json() => new("--json") { Description = "Print the report as one JSON object (for machines) instead of text." };
+
     public static Option<ulong> Seed()
     {
         var option = new Option<ulong>("--seed")

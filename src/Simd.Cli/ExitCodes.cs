@@ -8,7 +8,7 @@ public static class ExitCodes
     /// <summary><c>simd gradcheck</c>: an error above the tolerance.</summary>
     public const int GradientCheckFailed = 1;
 
-    /// <summary>MNIST missing or bad (the message names the file and the problem).</summary>
+    /// <summary>MNIST, or a model or checkpoint file, missing or bad (the message names the file and the problem).</summary>
     public const int DataError = 2;
 
     /// <summary><c>simd train</c>: the loss became NaN or infinite (the learning rate is too high, usually).</summary>

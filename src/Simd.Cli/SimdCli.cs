@@ -2,6 +2,7 @@ using System.CommandLine;
 using Simd.Cli.Commands;
 using Simd.Mnist;
 using Simd.Training;
+using Simd.Training.Models;
 
 namespace Simd.Cli;
 
@@ -11,10 +12,11 @@ public static class SimdCli
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand(
-            "simd: the two-layer network of \"Deep Learning from Scratch\" (ch. 4-5) on MNIST, " +
+            "simd: the fully connected networks of \"Deep Learning from Scratch\" (ch. 4-6) on MNIST, " +
             "with the book's numerical gradient and backpropagation, on hand-written SIMD kernels.")
         {
             TrainCommand.Create(),
+            EvalCommand.Create(),
             GradcheckCommand.Create(),
             CompareCommand.Create(),
             InfoCommand.Create(),
@@ -68,6 +70,11 @@ public static class SimdCli
             return parsed.InvokeAsync(configuration, interrupt).GetAwaiter().GetResult();
         }
         catch (MnistDataException e)
+        {
+            error.WriteLine($"simd: {e.Message}");
+            return ExitCodes.DataError;
+        }
+        catch (ModelFileException e)
         {
             error.WriteLine($"simd: {e.Message}");
             return ExitCodes.DataError;

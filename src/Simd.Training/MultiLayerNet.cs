@@ -78,8 +78,8 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     /// <summary>b of layer <paramref name="layer"/> (0-based), a view into <see cref="Parameters"/>: [n_out].</summary>
     public Span<T> Bias(int layer) => Shape.Bias(Parameters, layer);
 
-    /// <summary>Optimizer updates applied so far (Adam's t is this plus one during the next).</summary>
-    public long Updates { get; private set; }
+    /// <summary>Optimizer updates applied so far (Adam's t is this plus one during the next); restored from a checkpoint.</summary>
+    public long Updates { get; internal set; }
 
     /// <summary>
     /// Fresh weights: each W_l filled row-major, W1 first, with std_l·N(0, 1) (std by <see cref="Init"/>

@@ -18,6 +18,25 @@ public struct Rng
         _s3 = SplitMix64(ref x);
     }
 
+    /// <summary>The generator's whole state (four words), to save in a checkpoint.</summary>
+    public readonly ulong[] State => [_s0, _s1, _s2, _s3];
+
+    /// <summary>A generator continuing exactly from a saved <see cref="State"/>.</summary>
+    public static Rng FromState(ReadOnlySpan<ulong> state)
+    {
+        if (state.Length != 4 || (state[0] | state[1] | state[2] | state[3]) == 0)
+        {
+            throw new ArgumentException("a generator's state is four words, not all zero", nameof(state));
+        }
+
+        var rng = default(Rng);
+        rng._s0 = state[0];
+        rng._s1 = state[1];
+        rng._s2 = state[2];
+        rng._s3 = state[3];
+        return rng;
+    }
+
     /// <summary>Next 64 random bits.</summary>
     public ulong NextUInt64()
     {

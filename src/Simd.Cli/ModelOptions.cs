@@ -1,0 +1,69 @@
+using System.CommandLine;
+using System.Numerics;
+using Simd.Kernels;
+using Simd.Mnist;
+using Simd.Training;
+using Simd.Training.Models;
+
+namespace Simd.Cli;
+
+/// <summary>
+/// A trained network from a model file, as <c>eval</c> and <c>predict</c> take it: --model FILE and
+/// --activation (the file's own when it stores one, else sigmoid: a file from the book's np.savez stores none).
+/// </summary>
+internal sealed class ModelOptions
+{
+    public Option<string> Model { get; } = new("--model")
+    {
+        Description = "A model file (.npz) written by 'simd train --save', or by numpy from the book's network (np.savez(path, **network.params)).",
+        HelpName = "FILE",
+        Required = true,
+    };
+
+    public Option<string?> Activation { get; } = CommonOptions.Check(
+        new Option<string?>("--activation")
+        {
+            Description = "Hidden activation: sigmoid or relu. Default: the one stored in the model file, else sigmoid (the book's files store none).",
+            HelpName = "sigmoid|relu",
+        },
+        value => value is null or "sigmoid" or "relu" ? null : $"--activation must be one of sigmoid, relu (got '{value}')");
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Model);
+        command.Options.Add(Activation);
+    }
+
+    /// <summary>Reads and checks the file (one line and exit 2 when it is bad) and that it is an MNIST network.</summary>
+    public LoadedModel Open(ParseResult parseResult)
+    {
+        Model model = ModelFile.Read(parseResult.GetValue(Model)!);
+        if (model.Shape.InputSize != MnistFiles.PixelsPerImage || model.Shape.OutputSize != MnistFiles.ClassCount)
+        {
+            throw new ModelFileException(
+                $"{model.Path}: a {model.Shape} network; MNIST needs {MnistFiles.PixelsPerImage} inputs and {MnistFiles.ClassCount} outputs");
+        }
+
+        string? chosen = parseResult.GetValue(Activation);
+        Activation activation = chosen is not null ? CommonOptions.ParseActivation(chosen) : model.Activation ?? Training.Activation.Sigmoid;
+        string source = chosen is not null ? "from --activation" : model.Activation is not null ? "from the file" : "the default: the file stores none";
+        return new LoadedModel(model, activation, source);
+    }
+}
+
+/// <summary>A checked model file and the activation to run it with.</summary>
+internal sealed record LoadedModel(Model File, Activation Activation, string ActivationSource)
+{
+    /// <summary>"784-50-10 sigmoid (from the file), single precision".</summary>
+    public string Describe() =>
+        $"{File.Shape} {CommonOptions.Name(Activation)} ({ActivationSource}), {(File.Precision == Precision.Single ? "single" : "double")} precision";
+
+    /// <summary>A network of the file's shape holding its parameters, in T.</summary>
+    public MultiLayerNet<T> Build<T>(IsaPath isa, int threads, int maxBatch = 1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var network = new MultiLayerNet<T>(File.Shape, Activation, isa, seed: 0, maxBatch, threads);
+        File.CopyParametersTo<T>(network.Parameters);
+        return network;
+    }
+}

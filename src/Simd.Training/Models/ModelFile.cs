@@ -1,0 +1,239 @@
+using System.Globalization;
+using System.Numerics;
+using System.Text.RegularExpressions;
+
+namespace Simd.Training.Models;
+
+/// <summary>
+/// A trained network as numpy's .npz: W1, b1, W2, b2, ... with the book's shapes (n_in, n_out) and
+/// (n_out,) in the training precision, plus 0-d text arrays named simd_* (version, activation, initial
+/// weights, options), which no parameter name can equal. A file numpy wrote from the book's own
+/// <c>np.savez(path, **network.params)</c> (W and b only) is a model too: the sizes come from the shapes.
+/// </summary>
+public static partial class ModelFile
+{
+    /// <summary>Every metadata array's name starts so; parameters never do.</summary>
+    public const string MetadataPrefix = "simd_";
+
+    /// <summary>The format's version, stored as simd_version.</summary>
+    public const string FormatVersion = "simd-model 1";
+
+    public const string VersionName = MetadataPrefix + "version";
+    public const string ActivationName = MetadataPrefix + "activation";
+    public const string InitName = MetadataPrefix + "init";
+    public const string OptionsName = MetadataPrefix + "options";
+
+    /// <summary>The parameter arrays of <paramref name="network"/> in the book's order, [n_in, n_out] and [n_out].</summary>
+    public static IEnumerable<NpyArray> ParameterArrays<T>(MultiLayerNet<T> network)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        NetworkShape shape = network.Shape;
+        var arrays = new List<NpyArray>(2 * shape.LayerCount);
+        foreach (ParameterTensor tensor in shape.Tensors)
+        {
+            ReadOnlySpan<T> values = network.Parameters.Slice(tensor.Offset, tensor.Length);
+            arrays.Add(tensor.Rows == 1 && tensor.Name.StartsWith('b')
+                ? NpyArray.Floating(tensor.Name, values, tensor.Columns)
+                : NpyArray.Floating(tensor.Name, values, tensor.Rows, tensor.Columns));
+        }
+
+        return arrays;
+    }
+
+    /// <summary>The metadata arrays: version, activation, initial weights and a free-form options line.</summary>
+    public static IEnumerable<NpyArray> MetadataArrays<T>(MultiLayerNet<T> network, string options)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        return
+        [
+            NpyArray.Text(VersionName, FormatVersion),
+            NpyArray.Text(ActivationName, network.Activation == Activation.Relu ? "relu" : "sigmoid"),
+            NpyArray.Text(InitName, network.Init.ToString()),
+            NpyArray.Text(OptionsName, options),
+        ];
+    }
+
+    /// <summary>Saves the network's parameters and metadata to <paramref name="path"/> (atomically).</summary>
+    public static void Save<T>(string path, MultiLayerNet<T> network, string options = "")
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => Npz.Write(path, [.. ParameterArrays(network), .. MetadataArrays(network, options)]);
+
+    /// <summary>Reads and checks a model file (a checkpoint is one too); see <see cref="Parse"/>.</summary>
+    public static Model Read(string path) => Parse(path, Npz.Read(path), CheckpointFile.IsCheckpointArray);
+
+    /// <summary>
+    /// The network in <paramref name="arrays"/>: W1..Wn and b1..bn all present, 2-D and 1-D, of one type
+    /// ('&lt;f4' or '&lt;f8'), whose shapes chain (W_l (n_(l-1), n_l), b_l (n_l,)); simd_* metadata read when
+    /// present; any other name refused unless <paramref name="allowed"/> accepts it (a checkpoint's state).
+    /// </summary>
+    /// <exception cref="ModelFileException">One line naming the file and what is wrong.</exception>
+    public static Model Parse(string path, IReadOnlyList<NpyArray> arrays, Func<string, bool>? allowed)
+    {
+        ArgumentNullException.ThrowIfNull(arrays);
+        string file = Path.GetFullPath(path);
+        var weights = new SortedDictionary<int, NpyArray>();
+        var biases = new SortedDictionary<int, NpyArray>();
+        var metadata = new Dictionary<string, NpyArray>(StringComparer.Ordinal);
+        foreach (NpyArray array in arrays)
+        {
+            Match match = ParameterName().Match(array.Name);
+            if (match.Success && int.TryParse(match.Groups[2].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out int layer))
+            {
+                (match.Groups[1].Value == "W" ? weights : biases)[layer] = array;
+            }
+            else if (array.Name.StartsWith(MetadataPrefix, StringComparison.Ordinal))
+            {
+                metadata[array.Name] = array;
+            }
+            else
+            {
+                throw new ModelFileException($"{file}: unknown array '{array.Name}' (a model holds W1, b1, W2, b2, ... and {MetadataPrefix}* metadata)");
+            }
+        }
+
+        if (weights.Count == 0)
+        {
+            throw new ModelFileException($"{file}: no weights (a model holds W1, b1, W2, b2, ...)");
+        }
+
+        int layers = weights.Count;
+        for (int l = 1; l <= layers; l++)
+        {
+            if (!weights.ContainsKey(l))
+            {
+                throw new ModelFileException($"{file}: W{l} is missing (the file has {string.Join(", ", weights.Keys.Select(k => "W" + k))})");
+            }
+
+            if (!biases.ContainsKey(l))
+            {
+                throw new ModelFileException($"{file}: b{l} is missing");
+            }
+        }
+
+        if (biases.Keys.FirstOrDefault(k => k > layers) is int extra and > 0)
+        {
+            throw new ModelFileException($"{file}: b{extra} has no W{extra}");
+        }
+
+        NpyType type = weights[1].Type;
+        var sizes = new int[layers + 1];
+        for (int l = 1; l <= layers; l++)
+        {
+            NpyArray w = weights[l], b = biases[l];
+            foreach (NpyArray array in (ReadOnlySpan<NpyArray>)[w, b])
+            {
+                if (array.Type is not (NpyType.Float32 or NpyType.Float64))
+                {
+                    throw new ModelFileException($"{file}: {array.Name} holds {array.Descr}; parameters are '<f4' or '<f8'");
+                }
+
+                if (array.Type != type)
+                {
+                    throw new ModelFileException($"{file}: {array.Name} holds {array.Descr} but W1 holds {weights[1].Descr}: one precision for all parameters");
+                }
+            }
+
+            if (w.Shape.Count != 2)
+            {
+                throw new ModelFileException($"{file}: W{l} has shape {w.ShapeText}; a weight matrix is (n_in, n_out)");
+            }
+
+            if (b.Shape.Count != 1)
+            {
+                throw new ModelFileException($"{file}: b{l} has shape {b.ShapeText}; a bias is (n_out,)");
+            }
+
+            if (l == 1)
+            {
+                sizes[0] = w.Shape[0];
+            }
+            else if (w.Shape[0] != sizes[l - 1])
+            {
+                throw new ModelFileException($"{file}: W{l} has shape {w.ShapeText} but W{l - 1} gives {sizes[l - 1]} outputs: the shapes do not chain");
+            }
+
+            if (b.Shape[0] != w.Shape[1])
+            {
+                throw new ModelFileException($"{file}: b{l} has shape {b.ShapeText} but W{l} has {w.Shape[1]} outputs");
+            }
+
+            sizes[l] = w.Shape[1];
+        }
+
+        if (Array.IndexOf(sizes, 0) is int empty and >= 0)
+        {
+            throw new ModelFileException($"{file}: layer sizes {string.Join("-", sizes)}: {(empty == 0 ? "W1 has no inputs" : $"W{empty} has no outputs")}");
+        }
+
+        if (NetworkShape.SizeProblem(sizes) is { } problem)
+        {
+            throw new ModelFileException($"{file}: layer sizes {string.Join("-", sizes)}: {problem}");
+        }
+
+        var shape = new NetworkShape(sizes[0], sizes[1..^1], sizes[^1]);
+        Activation? activation = null;
+        if (metadata.TryGetValue(ActivationName, out NpyArray? activationArray))
+        {
+            activation = ReadText(file, activationArray) switch
+            {
+                "sigmoid" => Activation.Sigmoid,
+                "relu" => Activation.Relu,
+                string other => throw new ModelFileException($"{file}: {ActivationName} is '{other}' (sigmoid or relu)"),
+            };
+        }
+
+        foreach (NpyArray array in metadata.Values)
+        {
+            if (array.Name is not (VersionName or ActivationName or InitName or OptionsName) && allowed?.Invoke(array.Name) != true)
+            {
+                throw new ModelFileException($"{file}: unknown metadata array '{array.Name}'");
+            }
+        }
+
+        NpyArray[] parameters = [.. Enumerable.Range(1, layers).SelectMany(l => new[] { weights[l], biases[l] })];
+        return new Model(file, shape, type == NpyType.Float32 ? Precision.Single : Precision.Double, activation,
+            metadata.TryGetValue(InitName, out NpyArray? init) ? ReadText(file, init) : null,
+            metadata.TryGetValue(OptionsName, out NpyArray? options) ? ReadText(file, options) : null,
+            parameters, metadata);
+    }
+
+    private static string ReadText(string file, NpyArray array) => array.Type == NpyType.Unicode && array.Shape.Count == 0
+        ? array.ToText()
+        : throw new ModelFileException($"{file}: {array.Name} holds {array.Descr} {array.ShapeText}, not one string");
+
+    [GeneratedRegex("^([Wb])([1-9][0-9]{0,5})$", RegexOptions.CultureInvariant)]
+    private static partial Regex ParameterName();
+}
+
+/// <summary>A model file's network, checked: its shape, precision, activation (when stored) and parameters.</summary>
+/// <param name="Path">The file, in full.</param>
+/// <param name="Precision">The parameters' type: float32 ('&lt;f4') or float64 ('&lt;f8').</param>
+/// <param name="Activation">The stored activation; null in a file without metadata (the book's np.savez).</param>
+/// <param name="Init">The stored initial weights' description, if any.</param>
+/// <param name="Options">The stored options line, if any.</param>
+/// <param name="Parameters">W1, b1, W2, b2, ... in the book's order.</param>
+/// <param name="Metadata">Every simd_* array, by name.</param>
+public sealed record Model(
+    string Path, NetworkShape Shape, Precision Precision, Activation? Activation, string? Init, string? Options,
+    IReadOnlyList<NpyArray> Parameters, IReadOnlyDictionary<string, NpyArray> Metadata)
+{
+    /// <summary>Copies the parameters into <paramref name="parameters"/> (layout of <see cref="NetworkShape"/>), converting to T.</summary>
+    public void CopyParametersTo<T>(Span<T> parameters)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (parameters.Length < Shape.ParameterCount)
+        {
+            throw new ArgumentException($"needs {Shape.ParameterCount} elements", nameof(parameters));
+        }
+
+        int offset = 0;
+        foreach (NpyArray array in Parameters)
+        {
+            T[] values = array.ToFloating<T>();
+            values.CopyTo(parameters[offset..]);
+            offset += values.Length;
+        }
+    }
+}

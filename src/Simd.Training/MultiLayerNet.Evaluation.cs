@@ -1,0 +1,127 @@
+using CommunityToolkit.HighPerformance;
+using Simd.Kernels;
+
+namespace Simd.Training;
+
+/// <summary>A network measured on a whole dataset: loss, accuracy, and which classes it takes for which.</summary>
+/// <param name="Count">Images measured.</param>
+/// <param name="Loss">Mean cross-entropy over the images (the book's loss without the weight-decay term).</param>
+/// <param name="Correct">Images whose predicted class (argmax of the logits) is their label.</param>
+/// <param name="Confusion">[label, predicted] counts, [classes x classes] row-major.</param>
+public sealed record Evaluation(int Count, double Loss, int Correct, int ClassCount, int[] Confusion)
+{
+    public double Accuracy => Count == 0 ? 0 : Correct / (double)Count;
+
+    /// <summary>Images of class <paramref name="label"/>.</summary>
+    public int CountOf(int label) => Confusion.AsSpan(label * ClassCount, ClassCount).ToArray().Sum();
+
+    /// <summary>The share of class <paramref name="label"/>'s images predicted as it (0 when there are none).</summary>
+    public double AccuracyOf(int label) => CountOf(label) is int n and > 0 ? Confusion[(label * ClassCount) + label] / (double)n : 0;
+}
+
+/// <summary>Measuring a trained network on a dataset (simd eval): loss, accuracy, confusion matrix.</summary>
+public sealed partial class MultiLayerNet<T>
+{
+    /// <summary>
+    /// Loss, accuracy and confusion matrix of the network on <paramref name="data"/>. The images are split into
+    /// the same fixed chunks as <see cref="CountCorrect"/>; each chunk's losses are summed in image order and the
+    /// chunks in chunk order, so the result is the same for any thread count.
+    /// </summary>
+    public Evaluation Evaluate(Dataset<T> data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.Features != Shape.InputSize || data.ClassCount != Shape.OutputSize)
+        {
+            throw new ArgumentException($"the images have {data.Features} values and {data.ClassCount} classes; the network takes {Shape.InputSize} and gives {Shape.OutputSize}");
+        }
+
+        var work = new DetailedEvaluationWork(this, data);
+        _pool.Run(work);
+        return work.Result();
+    }
+
+    /// <summary>The evaluation chunks again, keeping per chunk the summed loss and the confusion counts.</summary>
+    private sealed class DetailedEvaluationWork : ICompletableWork
+    {
+        private readonly MultiLayerNet<T> _network;
+        private readonly Dataset<T> _data;
+        private readonly BlockClaims _claims;
+        private readonly int _chunkRows;
+        private readonly int _chunkCount;
+        private readonly double[] _losses;    // [chunks]
+        private readonly int[] _confusion;   // [chunks, C, C]
+
+        public DetailedEvaluationWork(MultiLayerNet<T> network, Dataset<T> data)
+        {
+            _network = network;
+            _data = data;
+            int rows = network.Workspace.EvaluationChunkRows;
+            _chunkRows = Math.Max(rows, (data.Count + Tuning.MaxEvaluationChunks - 1) / Tuning.MaxEvaluationChunks);
+            _chunkCount = (data.Count + _chunkRows - 1) / _chunkRows;
+            int classes = network.Shape.OutputSize;
+            _losses = new double[_chunkCount];
+            _confusion = new int[_chunkCount * classes * classes];
+            _claims = new BlockClaims(Math.Max(1, _chunkCount));
+            _claims.Begin(_chunkCount);
+        }
+
+        public bool IsComplete => _claims.IsComplete;
+
+        public Evaluation Result()
+        {
+            int classes = _network.Shape.OutputSize;
+            var confusion = new int[classes * classes];
+            double loss = 0;
+            for (int chunk = 0; chunk < _chunkCount; chunk++)
+            {
+                loss += _losses[chunk];
+                for (int i = 0; i < confusion.Length; i++)
+                {
+                    confusion[i] += _confusion[(chunk * confusion.Length) + i];
+                }
+            }
+
+            int correct = 0;
+            for (int c = 0; c < classes; c++)
+            {
+                correct += confusion[(c * classes) + c];
+            }
+
+            return new Evaluation(_data.Count, _data.Count == 0 ? 0 : loss / _data.Count, correct, classes, confusion);
+        }
+
+        public void Execute(int worker, int workerCount)
+        {
+            MultiLayerNet<T> net = _network;
+            Workspace<T> ws = net.Workspace;
+            int classes = net.Shape.OutputSize, features = _data.Features;
+            Span<T> images = ws.WorkerImages(worker);
+            Span<T> rowLosses = ws.WorkerRowLosses(worker);
+            ReadOnlySpan<T> parameters = net.Parameters;
+            BlockClaims.Cursor cursor = _claims.Open(worker, workerCount);
+            for (int chunk = _claims.Next(ref cursor); chunk >= 0; chunk = _claims.Next(ref cursor))
+            {
+                int start = chunk * _chunkRows, end = Math.Min(_data.Count, start + _chunkRows);
+                Span<int> confusion = _confusion.AsSpan(chunk * classes * classes, classes * classes);
+                double loss = 0;
+                for (int i = start; i < end; i += ws.EvaluationChunkRows)
+                {
+                    int rows = Math.Min(ws.EvaluationChunkRows, end - i);
+                    _data.CopyImages(net.Isa, i, rows, images);
+                    ReadOnlySpan2D<T> batch = ((ReadOnlySpan<T>)images[..(rows * features)]).AsSpan2D(rows, features);
+                    ReadOnlySpan2D<T> logits = net.ForwardInto(parameters, batch, ws.WorkerScratch(worker, 0), ws.WorkerScratch(worker, 1));
+                    ReadOnlySpan<byte> labels = _data.Labels.Slice(i, rows);
+                    SoftmaxCrossEntropy.Forward(net.Isa, logits.Flat(), labels, rows, classes, rowLosses[..rows]);
+                    for (int r = 0; r < rows; r++)
+                    {
+                        loss += double.CreateTruncating(rowLosses[r]);
+                        confusion[(labels[r] * classes) + RowArgMax.Reference(logits.GetRowSpan(r))]++;
+                    }
+                }
+
+                _losses[chunk] = loss;
+                _claims.Complete(1);
+            }
+        }
+    }
+}
