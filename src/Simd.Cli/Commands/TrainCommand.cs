@@ -4,6 +4,7 @@ using System.Numerics;
 using Simd.Kernels;
 using Simd.Mnist;
 using Simd.Training;
+using Simd.Training.Models;
 
 namespace Simd.Cli.Commands;
 
@@ -27,6 +28,7 @@ internal static class TrainCommand
         Option<ulong> seed = CommonOptions.Seed();
         Option<string?> isa = CommonOptions.Isa();
         Option<int> threads = CommonOptions.Threads();
+        var files = new TrainFiles();
 
         var command = new Command("train",
             "Train a network on MNIST as the book's train_neuralnet.py and ch. 6: the optimizer on batches drawn with replacement, " +
@@ -36,6 +38,7 @@ internal static class TrainCommand
             data, iterations, batch, optimizer, learningRate, momentum, gradient, precision, seed, isa, threads,
         };
         network.AddTo(command);
+        files.AddTo(command);
 
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -63,21 +66,72 @@ internal static class TrainCommand
             };
             IsaPath path = CommonOptions.ResolveIsa(parseResult.GetValue(isa));
             Precision chosen = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!);
+            Checkpoint? resumeFrom = files.ReadResume(parseResult);
+            if (resumeFrom is not null)
+            {
+                // The checkpoint's options decide the numbers; options given again must agree with them.
+                TrainingOptions saved = resumeFrom.Options;
+                Precision savedPrecision = resumeFrom.Model.Precision;
+                Agree(parseResult, batch, options.BatchSize, saved.BatchSize);
+                Agree(parseResult, network.Hidden, string.Join(",", options.HiddenSizes), string.Join(",", saved.HiddenSizes));
+                Agree(parseResult, network.Activation, CommonOptions.Name(options.Activation), CommonOptions.Name(saved.Activation));
+                Agree(parseResult, network.Init, options.Init.ToString(), saved.Init.ToString());
+                Agree(parseResult, network.WeightDecay, options.WeightDecay, saved.WeightDecay);
+                Agree(parseResult, optimizer, options.Optimizer.Kind, saved.Optimizer.Kind);
+                Agree(parseResult, learningRate, options.Optimizer.LearningRate, saved.Optimizer.LearningRate);
+                Agree(parseResult, momentum, options.Optimizer.Momentum, saved.Optimizer.Momentum);
+                Agree(parseResult, gradient, options.Gradient, saved.Gradient);
+                Agree(parseResult, seed, options.Seed, saved.Seed);
+                Agree(parseResult, precision, chosen, savedPrecision);
+                options = saved with { Iterations = IsGiven(parseResult, iterations) ? options.Iterations : saved.Iterations, Threads = options.Threads };
+                spec = new NetworkSpec([.. options.HiddenSizes], options.Activation, options.Init, options.WeightDecay);
+                chosen = savedPrecision;
+                if (resumeFrom.Progress.Iteration >= options.Iterations)
+                {
+                    throw new UsageException(
+                        $"--resume {resumeFrom.Model.Path}: the run is at iteration {resumeFrom.Progress.Iteration} of {options.Iterations}: nothing left; give --iters above {resumeFrom.Progress.Iteration} to train further");
+                }
+            }
+
             CommonOptions.CheckRepresentable("--lr", options.Optimizer.LearningRate, chosen);
             CommonOptions.CheckRepresentable("--weight-decay", options.WeightDecay, chosen);
             // Before the data is loaded: a run that cannot fit is refused at once.
             NetworkLimits.Check(chosen, spec, options.BatchSize, options.Threads, "--batch");
 
+            TrainOutputs outputs = files.Prepare(parseResult, resumeFrom); // before the data: a path that cannot be written fails at once
             string? dataOption = parseResult.GetValue(data);
             MnistData mnist = DataAccess.Load(dataOption, error, cancellationToken);
             output.WriteLine($"data: {DataAccess.Describe(dataOption, mnist)}");
-            int code = PrecisionDispatch.Run(chosen, new Work(options, spec, mnist, path, output, error, cancellationToken));
+            int code = PrecisionDispatch.Run(chosen, new Work(options, spec, mnist, path, outputs, output, error, cancellationToken));
             return Task.FromResult(code);
         });
         return command;
     }
 
-    private static int Run<T>(TrainingOptions options, NetworkSpec spec, MnistData mnist, IsaPath isa, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    /// <summary>An option given on the command line (not its default).</summary>
+    private static bool IsGiven(ParseResult parseResult, Option option) =>
+        parseResult.GetResult(option) is System.CommandLine.Parsing.OptionResult { Implicit: false };
+
+    /// <summary>A resumed run refuses an option given with a value other than its checkpoint's.</summary>
+    private static void Agree<TValue>(ParseResult parseResult, Option option, TValue given, TValue saved)
+    {
+        if (IsGiven(parseResult, option) && !EqualityComparer<TValue>.Default.Equals(given, saved))
+        {
+            throw new UsageException(
+                $"{option.Name} {Shown(given)} differs from the checkpoint's {Shown(saved)}: a resumed run keeps its checkpoint's options (only --iters, --threads, --isa and the output files may change)");
+        }
+    }
+
+    private static string Shown<TValue>(TValue value) => value switch
+    {
+        double d => Format.Number(d),
+        Precision p => p == Precision.Single ? "single" : "double",
+        OptimizerKind k => k.ToString().ToLowerInvariant(),
+        GradientMethod g => g.ToString().ToLowerInvariant(),
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
+
+    private static int Run<T>(TrainingOptions options, NetworkSpec spec, MnistData mnist, IsaPath isa, TrainOutputs outputs, TextWriter output, TextWriter error, CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Dataset<T> train = DataAccess.ToDataset<T>(mnist.Train);
@@ -92,6 +146,19 @@ internal static class TrainCommand
         }
 
         using var trainer = new Trainer<T>(options, train, test, isa);
+        if (outputs.ResumeFrom is { } checkpoint)
+        {
+            try
+            {
+                trainer.Restore(checkpoint);
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException($"--resume {checkpoint.Model.Path}: {e.Message}");
+            }
+        }
+
+        using MetricsFile? metrics = outputs.Metrics is { } metricsPath ? MetricsFile.Open(metricsPath, append: outputs.ResumeFrom is not null) : null;
 
         string precision = typeof(T) == typeof(float) ? "single" : "double";
         output.WriteLine(
@@ -99,11 +166,25 @@ internal static class TrainCommand
             $"{options.Iterations} iterations of batch {options.BatchSize}, {OptimizerSettings.Name(options.Optimizer.Kind)} lr {Format.Number(options.Optimizer.LearningRate)}" +
             $"{(options.Optimizer.Kind is OptimizerKind.Momentum or OptimizerKind.Nesterov ? $" momentum {Format.Number(options.Optimizer.Momentum)}" : "")}, " +
             $"seed {options.Seed}, {Isa.Name(isa)} kernels, {options.Threads} thread{(options.Threads == 1 ? "" : "s")}; " +
-            $"evaluation every {options.IterationsPerEpoch(train.Count)} iterations");
+            $"evaluation every {options.IterationsPerEpoch(train.Count)} iterations" +
+            (outputs.ResumeFrom is { } from ? $"; resumed from {from.Model.Path} at iteration {from.Progress.Iteration}" : ""));
         output.WriteLine("epoch   iter   grad time (s)     loss   train acc   test acc");
         // The extra evaluation after a last step that is not an evaluation step says "end", not an epoch number.
-        trainer.Evaluated = row => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{(row.AfterLastStep ? "end" : row.Epoch.ToString(CultureInfo.InvariantCulture)),5} {row.Iteration,6} {row.GradientSeconds,15:F6} {row.Loss,8:F4} {row.TrainAccuracy,11:F4} {row.TestAccuracy,10:F4}"));
+        trainer.Evaluated = row =>
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{(row.AfterLastStep ? "end" : row.Epoch.ToString(CultureInfo.InvariantCulture)),5} {row.Iteration,6} {row.GradientSeconds,15:F6} {row.Loss,8:F4} {row.TrainAccuracy,11:F4} {row.TestAccuracy,10:F4}"));
+            metrics?.WriteEvaluation(row);
+            if (outputs.CheckpointFile is { } checkpointFile)
+            {
+                trainer.SaveCheckpoint(checkpointFile);
+            }
+        };
+        if (metrics is not null)
+        {
+            trainer.StepLosses = metrics.WriteSteps;
+        }
+
         var progress = new ProgressLine(error);
         int parameterCount = trainer.Network.Shape.ParameterCount;
         trainer.NumericalProgress = (iteration, done, total) =>
@@ -113,6 +194,22 @@ internal static class TrainCommand
         try
         {
             result = trainer.Run(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            progress.Done();
+            // Ctrl+C: the step under way has finished (or, in a numerical gradient, was undone); keep the run.
+            if (outputs.InterruptCheckpoint is { } where)
+            {
+                trainer.SaveCheckpoint(where);
+                error.WriteLine($"simd: interrupted at iteration {trainer.Iteration}; checkpoint written to {where} (continue with: simd train --resume {where})");
+            }
+            else
+            {
+                error.WriteLine($"simd: interrupted at iteration {trainer.Iteration}; no checkpoint was requested (--checkpoint DIR or --save FILE keeps one)");
+            }
+
+            return ExitCodes.Interrupted;
         }
         finally
         {
@@ -129,16 +226,23 @@ internal static class TrainCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"allocated in steps 1-{result.Iterations - 1}: {result.SteadyAllocatedBytes} bytes (whole process, GC.GetTotalAllocatedBytes; evaluation and output excluded)"));
         }
+
+        if (outputs.Save is { } save)
+        {
+            ModelFile.Save(save, trainer.Network, CheckpointFile.OptionsText(options).Replace('\n', ' '));
+            output.WriteLine($"saved: {save}");
+        }
+
         return ExitCodes.Success;
     }
 
     private static string Name(GradientMethod method) => method == GradientMethod.Numerical ? "numerical" : "backprop";
 
-    private sealed class Work(TrainingOptions options, NetworkSpec spec, MnistData mnist, IsaPath isa, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    private sealed class Work(TrainingOptions options, NetworkSpec spec, MnistData mnist, IsaPath isa, TrainOutputs outputs, TextWriter output, TextWriter error, CancellationToken cancellationToken)
         : IPrecisionWork<int>
     {
         public int Run<T>()
             where T : unmanaged, IFloatingPointIeee754<T>
-            => TrainCommand.Run<T>(options, spec, mnist, isa, output, error, cancellationToken);
+            => TrainCommand.Run<T>(options, spec, mnist, isa, outputs, output, error, cancellationToken);
     }
 }

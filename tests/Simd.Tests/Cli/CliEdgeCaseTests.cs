@@ -14,7 +14,7 @@ public class CliEdgeCaseTests
     private static (int Code, string Output, string Error) Run(params string[] args) => CliRunner.Run(args);
 
     /// <summary>The JIT-built `simd` (the apphost the test project copies beside itself).</summary>
-    private static string JitSimd => Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "simd.exe" : "simd");
+    internal static string JitSimd => Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "simd.exe" : "simd");
 
     [Fact]
     public void A_diverging_run_stops_with_one_line_and_exit_code_3()
@@ -99,7 +99,8 @@ public class CliEdgeCaseTests
         await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20)); // TimeoutException: still running after Ctrl+C
         Assert.Equal(ExitCodes.Interrupted, process.ExitCode);
-        Assert.Equal("simd: interrupted", (await error).TrimEnd().Split('\n')[^1]);
+        // train also says where it stopped and that no checkpoint was asked for; the others say just this.
+        Assert.StartsWith("simd: interrupted", (await error).TrimEnd().Split('\n')[^1], StringComparison.Ordinal);
     }
 
     [Fact]
