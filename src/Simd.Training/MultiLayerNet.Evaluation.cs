@@ -40,6 +40,37 @@ public sealed partial class MultiLayerNet<T>
         return work.Result();
     }
 
+    /// <summary>
+    /// The book's predict(x) followed by softmax, for one image (normalized, [n_0]): the probability of each
+    /// class, computed in double from the logits (one thread, the caller's).
+    /// </summary>
+    public void Probabilities(ReadOnlySpan<T> image, Span<double> probabilities)
+    {
+        if (image.Length != Shape.InputSize || probabilities.Length != Shape.OutputSize)
+        {
+            throw new ArgumentException($"an image of {Shape.InputSize} values and {Shape.OutputSize} probabilities are needed");
+        }
+
+        ReadOnlySpan2D<T> logits = ForwardInto(Parameters, image.AsSpan2D(1, Shape.InputSize), Workspace.WorkerScratch(0, 0), Workspace.WorkerScratch(0, 1));
+        ReadOnlySpan<T> z = logits.GetRowSpan(0);
+        double max = double.NegativeInfinity, sum = 0;
+        foreach (T value in z)
+        {
+            max = Math.Max(max, double.CreateTruncating(value));
+        }
+
+        for (int c = 0; c < z.Length; c++)
+        {
+            probabilities[c] = Math.Exp(double.CreateTruncating(z[c]) - max);
+            sum += probabilities[c];
+        }
+
+        for (int c = 0; c < z.Length; c++)
+        {
+            probabilities[c] /= sum;
+        }
+    }
+
     /// <summary>The evaluation chunks again, keeping per chunk the summed loss and the confusion counts.</summary>
     private sealed class DetailedEvaluationWork : ICompletableWork
     {
