@@ -17,8 +17,22 @@ internal static class DataAccess
         if (location.Source == MnistSource.Cache && MnistLocator.Missing(location.Directory).Count > 0)
         {
             log.WriteLine($"MNIST not found in the cache; fetching it into {location.Directory}");
-            var fetcher = new MnistFetcher(line => log.WriteLine("  " + line));
-            fetcher.FetchAsync(location.Directory, cancellationToken).GetAwaiter().GetResult();
+            var progress = new ProgressLine(log);
+            var fetcher = new MnistFetcher(
+                line =>
+                {
+                    progress.Done();
+                    log.WriteLine("  " + line);
+                },
+                progress: (file, bytes, total) => progress.Report($"  {file}", bytes, total ?? 0, "bytes"));
+            try
+            {
+                fetcher.FetchAsync(location.Directory, cancellationToken).GetAwaiter().GetResult();
+            }
+            finally
+            {
+                progress.Done();
+            }
         }
         else if (location.Source != MnistSource.Cache && MnistLocator.DirectoryProblem(location.Directory) is { } problem)
         {

@@ -10,6 +10,9 @@ namespace Simd.Cli;
 /// </summary>
 internal sealed class GuardedWriter(TextWriter inner, bool quiet) : TextWriter
 {
+    /// <summary>The writer underneath (the console's, in the real program).</summary>
+    public TextWriter Inner => inner;
+
     public override Encoding Encoding => inner.Encoding;
 
     public override IFormatProvider FormatProvider => inner.FormatProvider;
@@ -26,7 +29,21 @@ internal sealed class GuardedWriter(TextWriter inner, bool quiet) : TextWriter
 
     public override void Write(string? value) => Guard(() => inner.Write(value));
 
-    public override void Write(char[] buffer, int index, int count) => Guard(() => inner.Write(buffer, index, count));
+    public override void Write(char[] buffer, int index, int count)
+    {
+        // No closure here: the training progress line writes through this from a timer and must not allocate.
+        try
+        {
+            inner.Write(buffer, index, count);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            if (!quiet)
+            {
+                throw new OutputUnavailableException(e);
+            }
+        }
+    }
 
     public override void WriteLine() => Guard(inner.WriteLine);
 

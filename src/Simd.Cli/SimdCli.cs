@@ -17,6 +17,8 @@ public static class SimdCli
         {
             TrainCommand.Create(),
             EvalCommand.Create(),
+            PredictCommand.Create(),
+            PlotCommand.Create(),
             GradcheckCommand.Create(),
             CompareCommand.Create(),
             InfoCommand.Create(),
@@ -70,6 +72,11 @@ public static class SimdCli
             return parsed.InvokeAsync(configuration, interrupt).GetAwaiter().GetResult();
         }
         catch (MnistDataException e)
+        {
+            error.WriteLine($"simd: {e.Message}");
+            return ExitCodes.DataError;
+        }
+        catch (InputDataException e)
         {
             error.WriteLine($"simd: {e.Message}");
             return ExitCodes.DataError;

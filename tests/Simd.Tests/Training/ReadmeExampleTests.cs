@@ -2,6 +2,7 @@ using Simd.Kernels;
 using Simd.Mnist;
 using Simd.Tests.Support;
 using Simd.Training;
+using Simd.Training.Models;
 
 namespace Simd.Tests.Training;
 
@@ -23,7 +24,10 @@ public class ReadmeExampleTests
         using var trainer = new Trainer<float>(options, Split(mnist.Train), Split(mnist.Test), Isa.Best);
         trainer.Evaluated = row => rows.Add($"{row.Iteration}: test accuracy {row.TestAccuracy:F4}");
         TrainingResult result = trainer.Run();
+        using var dir = new TempDirectory();
+        ModelFile.Save(dir.File("deep.npz"), trainer.Network);         // numpy's .npz: W1, b1, ..., W5, b5
 
+        Assert.Equal(["W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4", "W5", "b5"], ModelFile.Read(dir.File("deep.npz")).Parameters.Select(p => p.Name));
         Assert.Equal(["0", "199"], rows.Select(r => r.Split(':')[0]));
         Assert.True(result.Final.TestAccuracy > 0.85, $"test accuracy {result.Final.TestAccuracy}");
     }
