@@ -152,6 +152,19 @@ internal static class CommonOptions
         return Check(option, value => double.IsFinite(value) && value >= 0 ? null : $"--weight-decay must be a finite number, 0 or more (got {Format.Number(value)})");
     }
 
+    /// <summary>--dropout: the book's dropout ratio, 0 (none) up to but not including 1.</summary>
+    public static Option<double> Dropout()
+    {
+        var option = new Option<double>("--dropout")
+        {
+            Description = "The book's Dropout after every hidden activation: in training each unit is dropped when its uniform number is not above RATIO; in inference every activation is scaled by 1 - RATIO (default 0: none).",
+            DefaultValueFactory = _ => 0,
+            HelpName = "RATIO",
+        };
+        option.CustomParser = result => ParseToken(result, "--dropout", "a number", ParseDouble);
+        return Check(option, value => value is >= 0 and < 1 ? null : $"--dropout must be at least 0 and below 1 (got {Format.Number(value)})");
+    }
+
     /// <summary>--lr: a positive finite number; absent, the optimizer's book default (see <see cref="OptimizerSettings.DefaultLearningRate"/>).</summary>
     public static Option<double?> LearningRate()
     {

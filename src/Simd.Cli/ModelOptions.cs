@@ -56,13 +56,13 @@ internal sealed record LoadedModel(Model File, Activation Activation, string Act
 {
     /// <summary>"784-50-10 sigmoid (from the file), single precision".</summary>
     public string Describe() =>
-        $"{File.Shape} {CommonOptions.Name(Activation)} ({ActivationSource}), {(File.Precision == Precision.Single ? "single" : "double")} precision";
+        $"{File.Shape} {CommonOptions.Name(Activation)} ({ActivationSource}){(File.Dropout == 0 ? "" : $", dropout {Format.Number(File.Dropout)} (inference scales by {Format.Number(1 - File.Dropout)})")}, {(File.Precision == Precision.Single ? "single" : "double")} precision";
 
     /// <summary>A network of the file's shape holding its parameters, in T.</summary>
     public MultiLayerNet<T> Build<T>(IsaPath isa, int threads, int maxBatch = 1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var network = new MultiLayerNet<T>(File.Shape, Activation, isa, seed: 0, maxBatch, threads);
+        var network = new MultiLayerNet<T>(File.Shape, Activation, isa, seed: 0, maxBatch, threads, dropout: File.Dropout);
         File.CopyParametersTo<T>(network.Parameters);
         return network;
     }

@@ -6,14 +6,15 @@ using Simd.Training;
 namespace Simd.Cli;
 
 /// <summary>The network a command builds, as its options give it: the one place MNIST's sizes meet the hidden layers.</summary>
-internal sealed record NetworkSpec(int[] Hidden, Activation Activation, WeightInit Init, double WeightDecay)
+internal sealed record NetworkSpec(int[] Hidden, Activation Activation, WeightInit Init, double WeightDecay, double Dropout = 0)
 {
     public NetworkShape Shape => new(MnistFiles.PixelsPerImage, Hidden, MnistFiles.ClassCount);
 
     /// <summary>"784-100-100-10 relu, init he, weight decay 0.1".</summary>
     public string Describe() =>
         $"{string.Join("-", [MnistFiles.PixelsPerImage, .. Hidden, MnistFiles.ClassCount])} {CommonOptions.Name(Activation)}, init {Init}" +
-        (WeightDecay == 0 ? "" : $", weight decay {Format.Number(WeightDecay)}");
+        (WeightDecay == 0 ? "" : $", weight decay {Format.Number(WeightDecay)}") +
+        (Dropout == 0 ? "" : $", dropout {Format.Number(Dropout)}");
 }
 
 /// <summary>
@@ -30,13 +31,16 @@ internal sealed class NetworkOptions
 
     public Option<double> WeightDecay { get; } = CommonOptions.WeightDecay();
 
-    public IEnumerable<Option> All => [Hidden, Activation, Init, WeightDecay];
+    public Option<double> Dropout { get; } = CommonOptions.Dropout();
+
+    public IEnumerable<Option> All => [Hidden, Activation, Init, WeightDecay, Dropout];
 
     public NetworkSpec Read(ParseResult parseResult) => new(
         parseResult.GetValue(Hidden)!,
         CommonOptions.ParseActivation(parseResult.GetValue(Activation)!),
         parseResult.GetValue(Init),
-        parseResult.GetValue(WeightDecay));
+        parseResult.GetValue(WeightDecay),
+        parseResult.GetValue(Dropout));
 
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)

@@ -42,6 +42,7 @@ public sealed partial class MultiLayerNet<T>
         }
 
         Updates++;
+        DropoutStep = Updates;
         _backprop.SetBatch(default, default, batch, Workspace.GradientsMemory, train, optimizer);
         return RunBackprop();
     }
@@ -257,7 +258,7 @@ public sealed partial class MultiLayerNet<T>
             for (int l = 0; l <= last; l++)
             {
                 Span2D<T> a = ws.Activations(l).Rows(r0, rows); // [rows, n_(l+1)]
-                net.AffineForward(p, l, input, a);
+                net.AffineForward(p, l, input, a, r0);
                 input = a;
             }
 

@@ -85,9 +85,9 @@ public sealed partial class MultiLayerNet<T>
                 {
                     T saved = p[i];
                     p[i] = saved + h;
-                    T lossPlus = network.LossWith(p, x, labels, worker);
+                    T lossPlus = network.LossWith(p, x, labels, worker, training: true);
                     p[i] = saved - h;
-                    T lossMinus = network.LossWith(p, x, labels, worker);
+                    T lossMinus = network.LossWith(p, x, labels, worker, training: true);
                     p[i] = saved;
                     gradients[i] = (lossPlus - lossMinus) / twoH;
                 }

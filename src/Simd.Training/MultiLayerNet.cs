@@ -23,10 +23,16 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     /// <param name="threads">Workers sharing every step (the calling thread is one of them).</param>
     /// <param name="init">Initial weights; null for the ch. 4 network's 0.01.</param>
     /// <param name="weightDecay">λ of the book's weight decay: the loss gains ½λ·ΣW² over the weights, their gradients λW.</param>
+    /// <param name="dropout">The book's dropout ratio after every hidden activation (0: none); see <see cref="DropoutRatio"/>.</param>
     public MultiLayerNet(
         NetworkShape shape, Activation activation, IsaPath isa, ulong seed, int maxBatch, int threads = 1,
-        WeightInit? init = null, double weightDecay = 0)
+        WeightInit? init = null, double weightDecay = 0, double dropout = 0)
     {
+        if (!(dropout >= 0 && dropout < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "the dropout ratio must be at least 0 and below 1");
+        }
+
         ArgumentNullException.ThrowIfNull(shape);
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         if (!double.IsFinite(weightDecay) || weightDecay < 0)
@@ -39,6 +45,8 @@ public sealed partial class MultiLayerNet<T> : IDisposable
         Isa = isa;
         Init = init ?? WeightInit.Book;
         WeightDecayLambda = weightDecay;
+        DropoutRatio = dropout;
+        Seed = seed;
         Workspace = new Workspace<T>(shape, maxBatch, threads, Tuning.EvaluationChunkRows);
         _pool = new WorkerPool(threads);
         _evaluation = new EvaluationWork(this);
@@ -60,6 +68,25 @@ public sealed partial class MultiLayerNet<T> : IDisposable
 
     /// <summary>λ of the weight decay (0: none).</summary>
     public double WeightDecayLambda { get; }
+
+    /// <summary>
+    /// The book's Dropout after every hidden activation (multi_layer_net_extend.py): in training, each unit of
+    /// each image is dropped (set to 0) when its uniform number is not above the ratio, the numbers drawn by a
+    /// counter-based generator keyed by (seed, <see cref="DropoutStep"/>, layer, image, unit); in inference
+    /// (accuracy, evaluation, prediction, <see cref="Loss"/> by default) every activation is scaled by 1 − ratio.
+    /// 0: no dropout.
+    /// </summary>
+    public double DropoutRatio { get; }
+
+    /// <summary>
+    /// The step whose dropout masks training-mode forward passes use: <see cref="TrainStep"/> sets it to the step's
+    /// number; set it to hold the masks fixed across <see cref="Gradient"/>, <see cref="NumericalGradient"/> and
+    /// <see cref="Loss"/> with training (the book's gradient check with dropout).
+    /// </summary>
+    public long DropoutStep { get; set; }
+
+    /// <summary>The seed of the initial weights, which also keys the dropout masks.</summary>
+    public ulong Seed { get; }
 
     /// <summary>Worker threads sharing the work, the calling thread included.</summary>
     public int Threads => _pool.Count;
@@ -99,11 +126,15 @@ public sealed partial class MultiLayerNet<T> : IDisposable
         }
     }
 
-    /// <summary>The book's loss(x, t): mean cross-entropy of the batch (plus ½λ·ΣW²) under the current parameters (one thread).</summary>
-    public T Loss(ReadOnlySpan<T> x, ReadOnlySpan<byte> labels, int batch)
+    /// <summary>
+    /// The book's loss(x, t, train_flg): mean cross-entropy of the batch (plus ½λ·ΣW²) under the current
+    /// parameters (one thread); with <paramref name="training"/>, dropout drops units with the masks of
+    /// <see cref="DropoutStep"/>, else it scales them.
+    /// </summary>
+    public T Loss(ReadOnlySpan<T> x, ReadOnlySpan<byte> labels, int batch, bool training = false)
     {
         CheckBatch(x.Length, labels.Length, batch);
-        return LossWith(Parameters, x[..(batch * Shape.InputSize)].AsSpan2D(batch, Shape.InputSize), labels, worker: 0);
+        return LossWith(Parameters, x[..(batch * Shape.InputSize)].AsSpan2D(batch, Shape.InputSize), labels, worker: 0, training);
     }
 
     /// <summary>
@@ -140,21 +171,25 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     /// The forward pass of the images <paramref name="x"/>, [rows, n_0], through every layer, layer by layer
     /// in the two scratch buffers; returns the logits, [rows, n_L], inside one of them.
     /// </summary>
-    private ReadOnlySpan2D<T> ForwardInto(ReadOnlySpan<T> parameters, ReadOnlySpan2D<T> x, Span<T> scratchA, Span<T> scratchB)
+    private ReadOnlySpan2D<T> ForwardInto(ReadOnlySpan<T> parameters, ReadOnlySpan2D<T> x, Span<T> scratchA, Span<T> scratchB, bool training = false)
     {
         ReadOnlySpan2D<T> input = x;
         for (int l = 0; l < Shape.LayerCount; l++)
         {
             Span2D<T> output = (l % 2 == 0 ? scratchA : scratchB).AsSpan2D(x.Height, Shape.OutputsOf(l));
-            AffineForward(parameters, l, input, output);
+            AffineForward(parameters, l, input, output, training ? 0 : -1);
             input = output;
         }
 
         return input;
     }
 
-    /// <summary>Z = X·W_l + b_l, X [rows, n_in] and Z [rows, n_out], then the activation unless it is the output layer.</summary>
-    private void AffineForward(ReadOnlySpan<T> parameters, int layer, ReadOnlySpan2D<T> x, Span2D<T> z)
+    /// <summary>
+    /// Z = X·W_l + b_l, X [rows, n_in] and Z [rows, n_out], then the activation and dropout unless it is the
+    /// output layer. <paramref name="firstRow"/>: the batch row of Z's first row, whose masks training uses;
+    /// -1 for inference (dropout scales instead).
+    /// </summary>
+    private void AffineForward(ReadOnlySpan<T> parameters, int layer, ReadOnlySpan2D<T> x, Span2D<T> z, int firstRow)
     {
         Span<T> result = z.Flat();
         GemmNN.Multiply(Isa, x.Flat(), Shape.Weights(parameters, layer).Flat(), Shape.Bias(parameters, layer), x.Height, x.Width, z.Width, result);
@@ -171,6 +206,38 @@ public sealed partial class MultiLayerNet<T> : IDisposable
         {
             Relu.Forward<T>(Isa, result, result);
         }
+
+        if (DropoutRatio == 0)
+        {
+            return;
+        }
+
+        if (firstRow >= 0)
+        {
+            // The backward pass needs no mask of its own: act'(A) is 0 wherever A was dropped to 0
+            // (sigmoid: A(1 − A); ReLU: A > 0), and 1 · act' of the kept value elsewhere, as the book's
+            // dout * mask followed by the activation's backward.
+            (uint k0, uint k1) = DropoutKeys(layer);
+            Kernels.Dropout.Apply(Isa, result, x.Height, z.Width, firstRow, k0, k1, DropoutRatio);
+        }
+        else
+        {
+            T keep = T.CreateTruncating(1 - DropoutRatio);
+            foreach (ref T value in result)
+            {
+                value *= keep;
+            }
+        }
+    }
+
+    /// <summary>The dropout generator's key for <see cref="DropoutStep"/> and a layer: SplitMix64 of the three, split in two words.</summary>
+    private (uint K0, uint K1) DropoutKeys(int layer)
+    {
+        ulong z = Seed ^ ((ulong)DropoutStep * 0xD1B54A32D192ED03UL) ^ ((ulong)(layer + 1) * 0x9E3779B97F4A7C15UL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return ((uint)z, (uint)(z >> 32));
     }
 
     /// <summary>dZ_(l-1) = (dZ_l·W_lᵀ) ⊙ act'(A_(l-1)): dZ_l [rows, n_out], A_(l-1) and dZ_(l-1) [rows, n_in].</summary>
@@ -189,10 +256,10 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     }
 
     /// <summary>The whole forward pass and the book's loss (mean cross-entropy + ½λ·ΣW²), with the given parameters and worker scratch.</summary>
-    private T LossWith(ReadOnlySpan<T> parameters, ReadOnlySpan2D<T> x, ReadOnlySpan<byte> labels, int worker)
+    private T LossWith(ReadOnlySpan<T> parameters, ReadOnlySpan2D<T> x, ReadOnlySpan<byte> labels, int worker, bool training)
     {
         int batch = x.Height;
-        ReadOnlySpan2D<T> logits = ForwardInto(parameters, x, Workspace.WorkerScratch(worker, 0), Workspace.WorkerScratch(worker, 1));
+        ReadOnlySpan2D<T> logits = ForwardInto(parameters, x, Workspace.WorkerScratch(worker, 0), Workspace.WorkerScratch(worker, 1), training);
         Span<T> rowLosses = Workspace.WorkerRowLosses(worker)[..batch];
         SoftmaxCrossEntropy.Forward(Isa, logits.Flat(), labels[..batch], batch, Shape.OutputSize, rowLosses);
         T loss = SoftmaxCrossEntropy.Mean<T>(rowLosses);

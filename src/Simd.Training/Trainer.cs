@@ -41,7 +41,7 @@ public sealed class Trainer<T> : IDisposable
         _train = train;
         _test = test;
         var shape = new NetworkShape(train.Features, options.HiddenSizes, train.ClassCount);
-        Network = new MultiLayerNet<T>(shape, options.Activation, isa, options.Seed, options.BatchSize, options.Threads, options.Init, options.WeightDecay);
+        Network = new MultiLayerNet<T>(shape, options.Activation, isa, options.Seed, options.BatchSize, options.Threads, options.Init, options.WeightDecay, options.Dropout);
         // The sampler has its own stream, so changing the initialisation never changes the batches.
         _sampler = new Rng(~options.Seed);
         DrawSample(Network.Workspace.NextBatchIndices[..options.BatchSize]);

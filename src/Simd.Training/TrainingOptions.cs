@@ -23,6 +23,9 @@ public sealed record TrainingOptions
     /// <summary>λ of the weight decay (the book's weight_decay_lambda); 0 for none.</summary>
     public double WeightDecay { get; init; }
 
+    /// <summary>The dropout ratio after every hidden activation (the book's dropout_ration); 0 for none.</summary>
+    public double Dropout { get; init; }
+
     public GradientMethod Gradient { get; init; } = GradientMethod.Backprop;
 
     public ulong Seed { get; init; } = BookDefaults.Seed;
@@ -39,6 +42,7 @@ public sealed record TrainingOptions
         Require(double.IsFinite(Optimizer.LearningRate) && Optimizer.LearningRate > 0,
             $"the learning rate must be a positive finite number (got {Optimizer.LearningRate})");
         Require(double.IsFinite(WeightDecay) && WeightDecay >= 0, $"the weight decay must be a finite number, 0 or more (got {WeightDecay})");
+        Require(Dropout is >= 0 and < 1, $"the dropout ratio must be at least 0 and below 1 (got {Dropout})");
         Require(Init.Kind != WeightInitKind.StandardDeviation || (double.IsFinite(Init.Value) && Init.Value > 0),
             $"the initial weights' standard deviation must be a positive finite number (got {Init.Value})");
         Require(Threads >= 1, $"threads must be at least 1 (got {Threads})");

@@ -79,7 +79,7 @@ internal static class GradcheckCommand
         int[] first = [.. Enumerable.Range(0, settings.Images)];
         (T[] x, byte[] t) = train.Take(first);
         using var network = new MultiLayerNet<T>(shape, settings.Network.Activation, settings.Isa, settings.Seed, settings.Images, settings.Threads,
-            settings.Network.Init, settings.Network.WeightDecay);
+            settings.Network.Init, settings.Network.WeightDecay, settings.Network.Dropout);
 
         output.WriteLine(
             $"gradcheck: first {settings.Images} training images, {settings.Network.Describe()}, " +

@@ -124,6 +124,7 @@ public static class CheckpointFile
         text.Append(inv, $"optimizer={o.Kind}\n");
         text.Append(inv, $"lr={o.LearningRate:R}\nmomentum={o.Momentum:R}\ndecay_rate={o.DecayRate:R}\nbeta1={o.Beta1:R}\nbeta2={o.Beta2:R}\n");
         text.Append(inv, $"weight_decay={options.WeightDecay:R}\n");
+        text.Append(inv, $"dropout={options.Dropout:R}\n");
         text.Append(inv, $"gradient={options.Gradient}\n");
         text.Append(inv, $"seed={options.Seed}");
         return text.ToString();
@@ -181,6 +182,7 @@ public static class CheckpointFile
                 Beta2 = Parse("beta2", Number),
             },
             WeightDecay = Parse("weight_decay", Number),
+            Dropout = values.ContainsKey("dropout") ? Parse("dropout", Number) : 0,
             Gradient = Parse("gradient", Enum<GradientMethod>),
             Seed = ulong.TryParse(Value("seed"), NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed)
                 ? seed

@@ -22,6 +22,7 @@ public static partial class ModelFile
     public const string ActivationName = MetadataPrefix + "activation";
     public const string InitName = MetadataPrefix + "init";
     public const string OptionsName = MetadataPrefix + "options";
+    public const string DropoutName = MetadataPrefix + "dropout";
 
     /// <summary>The parameter arrays of <paramref name="network"/> in the book's order, [n_in, n_out] and [n_out].</summary>
     public static IEnumerable<NpyArray> ParameterArrays<T>(MultiLayerNet<T> network)
@@ -52,6 +53,7 @@ public static partial class ModelFile
             NpyArray.Text(ActivationName, network.Activation == Activation.Relu ? "relu" : "sigmoid"),
             NpyArray.Text(InitName, network.Init.ToString()),
             NpyArray.Text(OptionsName, options),
+            NpyArray.Text(DropoutName, network.DropoutRatio.ToString("R", CultureInfo.InvariantCulture)),
         ];
     }
 
@@ -186,17 +188,24 @@ public static partial class ModelFile
 
         foreach (NpyArray array in metadata.Values)
         {
-            if (array.Name is not (VersionName or ActivationName or InitName or OptionsName) && allowed?.Invoke(array.Name) != true)
+            if (array.Name is not (VersionName or ActivationName or InitName or OptionsName or DropoutName) && allowed?.Invoke(array.Name) != true)
             {
                 throw new ModelFileException($"{file}: unknown metadata array '{array.Name}'");
             }
+        }
+
+        double dropout = 0;
+        if (metadata.TryGetValue(DropoutName, out NpyArray? dropoutArray)
+            && !(double.TryParse(ReadText(file, dropoutArray), NumberStyles.Float, CultureInfo.InvariantCulture, out dropout) && dropout is >= 0 and < 1))
+        {
+            throw new ModelFileException($"{file}: {DropoutName} is '{ReadText(file, dropoutArray)}' (a ratio from 0 up to 1)");
         }
 
         NpyArray[] parameters = [.. Enumerable.Range(1, layers).SelectMany(l => new[] { weights[l], biases[l] })];
         return new Model(file, shape, type == NpyType.Float32 ? Precision.Single : Precision.Double, activation,
             metadata.TryGetValue(InitName, out NpyArray? init) ? ReadText(file, init) : null,
             metadata.TryGetValue(OptionsName, out NpyArray? options) ? ReadText(file, options) : null,
-            parameters, metadata);
+            parameters, metadata) { Dropout = dropout };
     }
 
     private static string ReadText(string file, NpyArray array) => array.Type == NpyType.Unicode && array.Shape.Count == 0
@@ -219,6 +228,9 @@ public sealed record Model(
     string Path, NetworkShape Shape, Precision Precision, Activation? Activation, string? Init, string? Options,
     IReadOnlyList<NpyArray> Parameters, IReadOnlyDictionary<string, NpyArray> Metadata)
 {
+    /// <summary>The dropout ratio the network was trained with (0 when none is stored): inference scales activations by 1 − it.</summary>
+    public double Dropout { get; init; }
+
     /// <summary>Copies the parameters into <paramref name="parameters"/> (layout of <see cref="NetworkShape"/>), converting to T.</summary>
     public void CopyParametersTo<T>(Span<T> parameters)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -218,7 +218,7 @@ public class ModelFileTests
         (int code, string output, string error) = Numpy.Run(Script, path);
         Assert.True(code == 0, error);
         string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("['W1', 'W2', 'W3', 'W4', 'b1', 'b2', 'b3', 'b4', 'simd_activation', 'simd_init', 'simd_options', 'simd_version']", lines[0]);
+        Assert.Equal("['W1', 'W2', 'W3', 'W4', 'b1', 'b2', 'b3', 'b4', 'simd_activation', 'simd_dropout', 'simd_init', 'simd_options', 'simd_version']", lines[0]);
         for (int l = 0; l < Deep.LayerCount; l++)
         {
             double w = 0, b = 0;
