@@ -19,6 +19,7 @@ public static class SimdCli
             EvalCommand.Create(),
             PredictCommand.Create(),
             PlotCommand.Create(),
+            ExperimentCommand.Create(),
             GradcheckCommand.Create(),
             CompareCommand.Create(),
             InfoCommand.Create(),

@@ -1,0 +1,63 @@
+using System.Xml.Linq;
+using Simd.Cli;
+using Simd.Cli.Commands;
+using Simd.Tests.Support;
+
+namespace Simd.Tests.Cli;
+
+/// <summary>simd experiment: each of the book's ch. 6 scripts built so far runs (--quick: a tenth of the work) and leaves its files.</summary>
+public class ExperimentCommandTests
+{
+    public static TheoryData<string> Names => [.. ExperimentCommand.Scripts.Keys];
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Each_experiment_prints_its_table_and_writes_csv_and_svg(string name)
+    {
+        using var dir = new TempDirectory();
+        (int code, string output, string error) = CliRunner.Run("experiment", name, "--quick", "--out", dir.Path, "--threads", "2", "--data", MnistFixture.Directory);
+        Assert.True(code == 0, error);
+        Assert.Contains($"the book's {ExperimentCommand.Scripts[name]} (--quick", output, StringComparison.Ordinal);
+        string[] csv = Directory.GetFiles(dir.Path, $"{name}-*.csv");
+        int expectedRuns = name switch { "optimizers" => 6, "init" => 3, "hyperparameters" => 10, _ => 2 };
+        Assert.Equal(expectedRuns, csv.Length);
+        XDocument svg = XDocument.Load(Path.Combine(dir.Path, name + ".svg"));
+        int lines = svg.Descendants(XName.Get("polyline", "http://www.w3.org/2000/svg")).Count();
+        Assert.Equal(3 * (name == "hyperparameters" ? 5 : expectedRuns), lines); // each run drawn: loss, train and test accuracy (of trials, the best 5)
+        switch (name)
+        {
+            case "optimizers":
+                Assert.Matches(@"(?m)^iteration\s+SGD\s+Momentum\s+AdaGrad\s+Adam\s+Nesterov\s+RMSprop$", output);
+                Assert.Matches(@"(?m)^\s+0(\s+\d\.\d{4}){6}$", output);
+                break;
+            case "init":
+                Assert.Matches(@"(?m)^iteration\s+std=0\.01\s+Xavier\s+He$", output);
+                break;
+            case "hyperparameters":
+                Assert.Contains("=========== Hyper-Parameter Optimization Result ===========", output, StringComparison.Ordinal);
+                Assert.Equal(10, output.Split('\n').Count(l => l.StartsWith("Best-", StringComparison.Ordinal)));
+                Assert.Equal(11, File.ReadAllLines(Path.Combine(dir.Path, "hyperparameters.csv")).Length);
+                break;
+            default:
+                Assert.Matches(@"(?m)^none: train \d\.\d{4}, test \d\.\d{4}, gap -?\d\.\d{4}$", output);
+                break;
+        }
+    }
+
+    [Fact]
+    public void The_same_seed_gives_the_same_numbers()
+    {
+        using var dir = new TempDirectory();
+        string Run() => CliRunner.Run("experiment", "init", "--quick", "--out", dir.Path, "--seed", "7", "--data", MnistFixture.Directory).Output
+            .Split('\n').Where(l => !l.Contains(" s, ", StringComparison.Ordinal)).Aggregate("", (a, b) => a + b + "\n"); // timings aside
+        Assert.Equal(Run(), Run());
+    }
+
+    [Fact]
+    public void An_unknown_experiment_is_named_with_the_known_ones()
+    {
+        (int code, _, string error) = CliRunner.Run("experiment", "batchnorm-maybe");
+        Assert.Equal(ExitCodes.UsageError, code);
+        Assert.Contains("unknown experiment 'batchnorm-maybe' (one of optimizers, init, weight-decay, dropout, hyperparameters)", error, StringComparison.Ordinal);
+    }
+}
