@@ -17,22 +17,7 @@ internal static class DataAccess
         if (location.Source == MnistSource.Cache && MnistLocator.Missing(location.Directory).Count > 0)
         {
             log.WriteLine($"MNIST not found in the cache; fetching it into {location.Directory}");
-            var progress = new ProgressLine(log);
-            var fetcher = new MnistFetcher(
-                line =>
-                {
-                    progress.Done();
-                    log.WriteLine("  " + line);
-                },
-                progress: (file, bytes, total) => progress.Report($"  {file}", bytes, total ?? 0, "bytes"));
-            try
-            {
-                fetcher.FetchAsync(location.Directory, cancellationToken).GetAwaiter().GetResult();
-            }
-            finally
-            {
-                progress.Done();
-            }
+            FetchAsync(location.Directory, log, log, cancellationToken).GetAwaiter().GetResult();
         }
         else if (location.Source != MnistSource.Cache && MnistLocator.DirectoryProblem(location.Directory) is { } problem)
         {
@@ -53,6 +38,30 @@ internal static class DataAccess
         }
 
         return data;
+    }
+
+    /// <summary>
+    /// Fetches MNIST into <paramref name="directory"/>: each step's line to <paramref name="log"/>, and while
+    /// a file downloads, its bytes and rate on a progress line (<paramref name="progressTo"/>, a terminal only).
+    /// </summary>
+    public static async Task FetchAsync(string directory, TextWriter log, TextWriter progressTo, CancellationToken cancellationToken)
+    {
+        var progress = new ProgressLine(progressTo);
+        var fetcher = new MnistFetcher(
+            line =>
+            {
+                progress.Done();
+                log.WriteLine("  " + line);
+            },
+            progress: (file, bytes, total) => progress.Report($"  {file}", bytes, total ?? 0, "bytes"));
+        try
+        {
+            await fetcher.FetchAsync(directory, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            progress.Done();
+        }
     }
 
     public static Dataset<T> ToDataset<T>(MnistSplit split)

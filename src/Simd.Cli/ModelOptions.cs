@@ -64,6 +64,7 @@ internal sealed record LoadedModel(Model File, Activation Activation, string Act
     {
         var network = new MultiLayerNet<T>(File.Shape, Activation, isa, seed: 0, maxBatch, threads, dropout: File.Dropout);
         File.CopyParametersTo<T>(network.Parameters);
+        File.CopyRunningStatisticsTo(network);
         return network;
     }
 }

@@ -6,15 +6,16 @@ using Simd.Training;
 namespace Simd.Cli;
 
 /// <summary>The network a command builds, as its options give it: the one place MNIST's sizes meet the hidden layers.</summary>
-internal sealed record NetworkSpec(int[] Hidden, Activation Activation, WeightInit Init, double WeightDecay, double Dropout = 0)
+internal sealed record NetworkSpec(int[] Hidden, Activation Activation, WeightInit Init, double WeightDecay, double Dropout = 0, bool BatchNorm = false)
 {
-    public NetworkShape Shape => new(MnistFiles.PixelsPerImage, Hidden, MnistFiles.ClassCount);
+    public NetworkShape Shape => new(MnistFiles.PixelsPerImage, Hidden, MnistFiles.ClassCount, BatchNorm);
 
     /// <summary>"784-100-100-10 relu, init he, weight decay 0.1".</summary>
     public string Describe() =>
         $"{string.Join("-", [MnistFiles.PixelsPerImage, .. Hidden, MnistFiles.ClassCount])} {CommonOptions.Name(Activation)}, init {Init}" +
         (WeightDecay == 0 ? "" : $", weight decay {Format.Number(WeightDecay)}") +
-        (Dropout == 0 ? "" : $", dropout {Format.Number(Dropout)}");
+        (Dropout == 0 ? "" : $", dropout {Format.Number(Dropout)}") +
+        (BatchNorm ? ", batch normalization" : "");
 }
 
 /// <summary>
@@ -33,14 +34,20 @@ internal sealed class NetworkOptions
 
     public Option<double> Dropout { get; } = CommonOptions.Dropout();
 
-    public IEnumerable<Option> All => [Hidden, Activation, Init, WeightDecay, Dropout];
+    public Option<bool> BatchNorm { get; } = new("--batchnorm")
+    {
+        Description = "The book's BatchNormalization before every hidden activation (γ = 1, β = 0 at first, trained; momentum 0.9 running mean and variance for inference).",
+    };
+
+    public IEnumerable<Option> All => [Hidden, Activation, Init, WeightDecay, Dropout, BatchNorm];
 
     public NetworkSpec Read(ParseResult parseResult) => new(
         parseResult.GetValue(Hidden)!,
         CommonOptions.ParseActivation(parseResult.GetValue(Activation)!),
         parseResult.GetValue(Init),
         parseResult.GetValue(WeightDecay),
-        parseResult.GetValue(Dropout));
+        parseResult.GetValue(Dropout),
+        parseResult.GetValue(BatchNorm));
 
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)

@@ -72,18 +72,9 @@ public static class SimdCli
             interrupt.ThrowIfCancellationRequested();
             return parsed.InvokeAsync(configuration, interrupt).GetAwaiter().GetResult();
         }
-        catch (MnistDataException e)
+        catch (Exception e) when (e is MnistDataException or ModelFileException or InputDataException)
         {
-            error.WriteLine($"simd: {e.Message}");
-            return ExitCodes.DataError;
-        }
-        catch (InputDataException e)
-        {
-            error.WriteLine($"simd: {e.Message}");
-            return ExitCodes.DataError;
-        }
-        catch (ModelFileException e)
-        {
+            // A file the user gave or that simd keeps (MNIST, a model or checkpoint, a picture): one line names it.
             error.WriteLine($"simd: {e.Message}");
             return ExitCodes.DataError;
         }

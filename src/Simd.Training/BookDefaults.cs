@@ -43,6 +43,12 @@ public static class Tuning
     /// </summary>
     public const int WeightBlockRows = 32;
 
+    /// <summary>
+    /// Features per block of a batch-normalization phase: each feature's sums run over every row in row
+    /// order inside one block, so the block size changes no bit (16 float32 values: one cache line of a row).
+    /// </summary>
+    public const int FeatureBlock = 16;
+
     /// <summary>The most chunks an evaluation pass is split into; larger sets get larger chunks.</summary>
     public const int MaxEvaluationChunks = 1024;
 }

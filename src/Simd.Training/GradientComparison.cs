@@ -50,8 +50,10 @@ public static class GradientComparison
                 nSquares += ni * ni;
             }
 
+            // Both gradients within rounding of 0 (a bias that batch normalization cancels): nothing to compare
+            // relatively, and the absolute columns show how close to 0 they are.
             double norms = Math.Sqrt(aSquares) + Math.Sqrt(nSquares);
-            double relative = norms == 0 ? 0 : Math.Sqrt(diffSquares) / norms;
+            double relative = norms < ElementFloor ? 0 : Math.Sqrt(diffSquares) / norms;
             result.Add(new TensorComparison(tensor, a.Length == 0 ? 0 : sum / a.Length, max, relative, maxElement));
         }
 

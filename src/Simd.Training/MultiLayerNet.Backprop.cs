@@ -54,10 +54,12 @@ public sealed partial class MultiLayerNet<T>
     /// <summary>The rows phase, then the weights phase; the loss summed in row order, the decay term in block order.</summary>
     private T RunBackprop()
     {
-        _backprop.BeginRows();
-        _pool.Run(_backprop);
-        _backprop.BeginWeights();
-        _pool.Run(_backprop);
+        for (int phase = 0; phase < _backprop.PhaseCount; phase++)
+        {
+            _backprop.Begin(phase);
+            _pool.Run(_backprop);
+        }
+
         T loss = SoftmaxCrossEntropy.Mean<T>(Workspace.RowLosses[.._backprop.Batch]);
         return WeightDecayLambda == 0 ? loss : loss + T.CreateTruncating(0.5 * WeightDecayLambda * _backprop.DecaySquares());
     }
@@ -77,6 +79,20 @@ public sealed partial class MultiLayerNet<T>
         /// <summary>Stamps are kept a cache line apart (16 ints), one per worker.</summary>
         private const int StampStride = 16;
 
+        /// <summary>The row start that marks a weights-phase block of γ and β.</summary>
+        private const int GammaBetaBlock = -2;
+
+        private enum PhaseKind
+        {
+            Rows,
+            Weights,
+            ForwardRows,
+            ForwardFeatures,
+            TailRows,
+            BackwardFeatures,
+            BackwardRows,
+        }
+
         private readonly MultiLayerNet<T> _network;
         private readonly BlockClaims _claims;
         private readonly int[] _blockLayer;    // [blocks] the layer of each weight-phase block
@@ -90,8 +106,11 @@ public sealed partial class MultiLayerNet<T>
         private Memory<T> _gradients;
         private Dataset<T>? _gatherFrom;
         private OptimizerSettings? _optimizer;
+        private readonly (PhaseKind Kind, int Layer)[] _phases;
         private int _step;
         private bool _weightsPhase;
+        private PhaseKind _kind;
+        private int _layer;
 
         public BackpropWork(MultiLayerNet<T> network)
         {
@@ -118,12 +137,24 @@ public sealed partial class MultiLayerNet<T>
                 ends.Add(-1);
             }
 
+            // γ and β of each hidden layer (batch normalization): their gradients come from the features
+            // phases; this block applies the optimizer to both.
+            for (int l = 0; shape.BatchNorm && l < shape.LayerCount - 1; l++)
+            {
+                layers.Add(l);
+                starts.Add(GammaBetaBlock);
+                ends.Add(GammaBetaBlock);
+            }
+
+            _phases = Phases(shape);
+
             _blockLayer = [.. layers];
             _blockRowStart = [.. starts];
             _blockRowEnd = [.. ends];
             _decaySquares = new double[_blockLayer.Length];
             int rowBlocks = (network.Workspace.MaxBatch + Tuning.RowAlignment - 1) / Tuning.RowAlignment;
-            _claims = new BlockClaims(Math.Max(rowBlocks, _blockLayer.Length));
+            int featureBlocks = (shape.MaxOutputWidth + Tuning.FeatureBlock - 1) / Tuning.FeatureBlock;
+            _claims = new BlockClaims(Math.Max(Math.Max(rowBlocks, featureBlocks), _blockLayer.Length));
             _batchStamps = new int[network.Threads * StampStride];
             _prefetchStamps = new int[network.Threads * StampStride];
         }
@@ -145,16 +176,57 @@ public sealed partial class MultiLayerNet<T>
             _step++;
         }
 
-        public void BeginRows()
+        /// <summary>Phases of a step: rows, weights; with batch normalization, a features phase around every hidden layer.</summary>
+        public int PhaseCount => _phases.Length;
+
+        public void Begin(int phase)
         {
-            _weightsPhase = false;
-            _claims.Begin((Batch + Tuning.RowAlignment - 1) / Tuning.RowAlignment);
+            (_kind, _layer) = _phases[phase];
+            _weightsPhase = _kind == PhaseKind.Weights;
+            int blocks = _kind switch
+            {
+                PhaseKind.Weights => _blockLayer.Length,
+                PhaseKind.ForwardFeatures or PhaseKind.BackwardFeatures =>
+                    (_network.Shape.OutputsOf(_layer) + Tuning.FeatureBlock - 1) / Tuning.FeatureBlock,
+                _ => (Batch + Tuning.RowAlignment - 1) / Tuning.RowAlignment,
+            };
+            _claims.Begin(blocks);
         }
 
-        public void BeginWeights()
+        /// <summary>
+        /// Without batch normalization: all rows work, then the weights. With it, the batch statistics of each
+        /// hidden layer need every row, so the rows work is cut at each: forward rows of layer 0, its features
+        /// (normalize), forward rows of layer 1 (activate layer 0, then affine), ..., the tail rows (the last
+        /// activation, the output, softmax, the first dY), then back: features of the last hidden layer (dZ,
+        /// dγ, dβ), rows (dY of the layer below), ..., features of layer 0, and the weights.
+        /// </summary>
+        private static (PhaseKind, int)[] Phases(NetworkShape shape)
         {
-            _weightsPhase = true;
-            _claims.Begin(_blockLayer.Length);
+            if (!shape.BatchNorm || shape.LayerCount == 1)
+            {
+                return [(PhaseKind.Rows, 0), (PhaseKind.Weights, 0)];
+            }
+
+            int hidden = shape.LayerCount - 1;
+            var phases = new List<(PhaseKind, int)>();
+            for (int l = 0; l < hidden; l++)
+            {
+                phases.Add((PhaseKind.ForwardRows, l));
+                phases.Add((PhaseKind.ForwardFeatures, l));
+            }
+
+            phases.Add((PhaseKind.TailRows, hidden));
+            for (int l = hidden - 1; l >= 0; l--)
+            {
+                phases.Add((PhaseKind.BackwardFeatures, l));
+                if (l > 0)
+                {
+                    phases.Add((PhaseKind.BackwardRows, l));
+                }
+            }
+
+            phases.Add((PhaseKind.Weights, 0));
+            return [.. phases];
         }
 
         /// <summary>Σ W² over every weight, summed block by block in block order.</summary>
@@ -177,18 +249,27 @@ public sealed partial class MultiLayerNet<T>
             // so the bits are the same either way).
             for (int block = _claims.NextRun(ref cursor, int.MaxValue, out int blocks); block >= 0; block = _claims.NextRun(ref cursor, int.MaxValue, out blocks))
             {
-                if (_weightsPhase)
+                switch (_kind)
                 {
-                    for (int b = block, end = block + blocks; b < end;)
-                    {
-                        int group = SameLayerRun(b, end);
-                        Weights(b, group, worker);
-                        b += group;
-                    }
-                }
-                else
-                {
-                    Rows(block, blocks, worker);
+                    case PhaseKind.Weights:
+                        for (int b = block, end = block + blocks; b < end;)
+                        {
+                            int group = SameLayerRun(b, end);
+                            Weights(b, group, worker);
+                            b += group;
+                        }
+
+                        break;
+                    case PhaseKind.Rows:
+                        Rows(block, blocks, worker);
+                        break;
+                    case PhaseKind.ForwardFeatures:
+                    case PhaseKind.BackwardFeatures:
+                        Features(block, blocks);
+                        break;
+                    default:
+                        NormalizedRows(block, blocks, worker);
+                        break;
                 }
 
                 _claims.Complete(blocks);
@@ -274,6 +355,75 @@ public sealed partial class MultiLayerNet<T>
             }
         }
 
+        /// <summary>The rows phases of a network with batch normalization (see <see cref="Phases"/>).</summary>
+        private void NormalizedRows(int block, int blocks, int worker)
+        {
+            MultiLayerNet<T> net = _network;
+            NetworkShape shape = net.Shape;
+            Workspace<T> ws = net.Workspace;
+            int r0 = block * Tuning.RowAlignment;
+            int rows = Math.Min(Batch, r0 + (blocks * Tuning.RowAlignment)) - r0;
+            ReadOnlySpan<T> p = net.Parameters;
+            int l = _layer, last = shape.LayerCount - 1;
+            switch (_kind)
+            {
+                case PhaseKind.ForwardRows:
+                case PhaseKind.TailRows:
+                {
+                    ReadOnlySpan2D<T> input;
+                    if (l == 0)
+                    {
+                        input = ImagesOf(worker).Rows(r0, rows);
+                    }
+                    else
+                    {
+                        Span2D<T> below = ws.Activations(l - 1).Rows(r0, rows); // Y of the layer below, normalized
+                        net.ActivateRows(l - 1, below, r0);
+                        input = below;
+                    }
+
+                    Span2D<T> z = ws.Activations(l).Rows(r0, rows);
+                    net.Affine(p, l, input, z);
+                    if (_kind == PhaseKind.TailRows)
+                    {
+                        ReadOnlySpan<byte> labels = LabelsOf(worker);
+                        Span2D<T> dLogits = ws.LayerGradients(last).Rows(r0, rows);
+                        SoftmaxCrossEntropy.ForwardBackward(net.Isa, z.Flat(), labels.Slice(r0, rows), rows, shape.OutputSize, Batch, ws.RowLosses.Slice(r0, rows), dLogits.Flat());
+                        net.BackwardThroughActivation(p, last, dLogits, ws.Activations(last - 1).Rows(r0, rows), ws.LayerGradients(last - 1).Rows(r0, rows));
+                    }
+
+                    break;
+                }
+
+                default: // BackwardRows: dY of layer l − 1 from dZ of layer l
+                    net.BackwardThroughActivation(p, l, ws.LayerGradients(l).Rows(r0, rows), ws.Activations(l - 1).Rows(r0, rows), ws.LayerGradients(l - 1).Rows(r0, rows));
+                    break;
+            }
+        }
+
+        /// <summary>Blocks of <see cref="Tuning.FeatureBlock"/> features of hidden layer <see cref="_layer"/>: batch normalization forward or backward.</summary>
+        private void Features(int block, int blocks)
+        {
+            MultiLayerNet<T> net = _network;
+            NetworkShape shape = net.Shape;
+            Workspace<T> ws = net.Workspace;
+            int l = _layer, n = shape.OutputsOf(l);
+            int j0 = block * Tuning.FeatureBlock, j1 = Math.Min(n, (block + blocks) * Tuning.FeatureBlock);
+            ReadOnlySpan<T> gamma = net.Parameters.Slice(shape.GammaOffset(l), n);
+            if (_kind == PhaseKind.ForwardFeatures)
+            {
+                ReadOnlySpan<T> beta = net.Parameters.Slice(shape.BetaOffset(l), n);
+                BatchNorm.ForwardTraining(net.Isa, ws.Activations(l).Rows(0, Batch).Flat(), Batch, n, j0, j1, gamma, beta,
+                    ws.Normalized(l).Rows(0, Batch).Flat(), ws.BatchStd(l), ws.RunningMean(l), ws.RunningVariance(l), updateRunning: _optimizer is not null);
+            }
+            else
+            {
+                Span<T> gradients = _gradients.Span;
+                BatchNorm.Backward(net.Isa, ws.LayerGradients(l).Rows(0, Batch).Flat(), ws.Normalized(l).Rows(0, Batch).Flat(), Batch, n, j0, j1, gamma, ws.BatchStd(l),
+                    gradients.Slice(shape.GammaOffset(l), n), gradients.Slice(shape.BetaOffset(l), n));
+            }
+        }
+
         /// <summary>How many blocks from <paramref name="block"/> (before <paramref name="end"/>) are consecutive rows of the same W.</summary>
         private int SameLayerRun(int block, int end)
         {
@@ -302,7 +452,12 @@ public sealed partial class MultiLayerNet<T>
             ReadOnlySpan<T> dz = ws.LayerGradients(layer).Rows(0, batch).Flat(); // [B, n_out]
             Span<T> gradients = _gradients.Span;
             int start, length;
-            if (_blockRowStart[block] < 0)
+            if (_blockRowStart[block] == GammaBetaBlock)
+            {
+                start = shape.GammaOffset(layer);
+                length = 2 * outputs; // γ then β, their gradients already written by the features phase
+            }
+            else if (_blockRowStart[block] < 0)
             {
                 start = shape.BiasOffset(layer);
                 length = outputs;

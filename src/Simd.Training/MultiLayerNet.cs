@@ -124,7 +124,20 @@ public sealed partial class MultiLayerNet<T> : IDisposable
         {
             FillGaussian(ref rng, Shape.Weights(Parameters, l).Flat(), Init.StandardDeviation(Shape.InputsOf(l)));
         }
+
+        for (int l = 0; Shape.BatchNorm && l < Shape.LayerCount - 1; l++)
+        {
+            Parameters.Slice(Shape.GammaOffset(l), Shape.OutputsOf(l)).Fill(T.One); // γ = 1, β = 0
+            Workspace.RunningMean(l).Clear();
+            Workspace.RunningVariance(l).Clear();
+        }
     }
+
+    /// <summary>γ of hidden layer <paramref name="layer"/> (batch normalization), a view into <see cref="Parameters"/>: [n].</summary>
+    public Span<T> Gamma(int layer) => Parameters.Slice(Shape.GammaOffset(layer), Shape.OutputsOf(layer));
+
+    /// <summary>β of hidden layer <paramref name="layer"/> (batch normalization): [n].</summary>
+    public Span<T> Beta(int layer) => Parameters.Slice(Shape.BetaOffset(layer), Shape.OutputsOf(layer));
 
     /// <summary>
     /// The book's loss(x, t, train_flg): mean cross-entropy of the batch (plus ½λ·ΣW²) under the current
@@ -191,13 +204,39 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     /// </summary>
     private void AffineForward(ReadOnlySpan<T> parameters, int layer, ReadOnlySpan2D<T> x, Span2D<T> z, int firstRow)
     {
-        Span<T> result = z.Flat();
-        GemmNN.Multiply(Isa, x.Flat(), Shape.Weights(parameters, layer).Flat(), Shape.Bias(parameters, layer), x.Height, x.Width, z.Width, result);
+        Affine(parameters, layer, x, z);
         if (layer == Shape.LayerCount - 1)
         {
             return;
         }
 
+        if (Shape.BatchNorm)
+        {
+            // Here the rows are the whole batch (one worker: the numerical gradient, the loss, evaluation);
+            // training's parallel step normalizes in a phase of its own, by blocks of features.
+            Span<T> values = z.Flat();
+            ReadOnlySpan<T> gamma = parameters.Slice(Shape.GammaOffset(layer), z.Width), beta = parameters.Slice(Shape.BetaOffset(layer), z.Width);
+            if (firstRow >= 0)
+            {
+                BatchNorm.ForwardTraining(Isa, values, z.Height, z.Width, 0, z.Width, gamma, beta, [], [], [], [], updateRunning: false);
+            }
+            else
+            {
+                BatchNorm.ForwardInference(values, z.Height, z.Width, gamma, beta, Workspace.RunningMean(layer), Workspace.RunningVariance(layer));
+            }
+        }
+
+        ActivateRows(layer, z, firstRow);
+    }
+
+    /// <summary>Z = X·W_l + b_l: X [rows, n_in], Z [rows, n_out].</summary>
+    private void Affine(ReadOnlySpan<T> parameters, int layer, ReadOnlySpan2D<T> x, Span2D<T> z) =>
+        GemmNN.Multiply(Isa, x.Flat(), Shape.Weights(parameters, layer).Flat(), Shape.Bias(parameters, layer), x.Height, x.Width, z.Width, z.Flat());
+
+    /// <summary>A hidden layer's activation, then dropout (training: masks of rows from <paramref name="firstRow"/>; -1: inference scaling), in place.</summary>
+    private void ActivateRows(int layer, Span2D<T> z, int firstRow)
+    {
+        Span<T> result = z.Flat();
         if (Activation == Activation.Sigmoid)
         {
             Sigmoid.Forward<T>(Isa, result, result);
@@ -218,7 +257,7 @@ public sealed partial class MultiLayerNet<T> : IDisposable
             // (sigmoid: A(1 − A); ReLU: A > 0), and 1 · act' of the kept value elsewhere, as the book's
             // dout * mask followed by the activation's backward.
             (uint k0, uint k1) = DropoutKeys(layer);
-            Kernels.Dropout.Apply(Isa, result, x.Height, z.Width, firstRow, k0, k1, DropoutRatio);
+            Kernels.Dropout.Apply(Isa, result, z.Height, z.Width, firstRow, k0, k1, DropoutRatio);
         }
         else
         {

@@ -6,13 +6,16 @@ namespace Simd.Training;
 /// Sizes of a fully connected network (the book's MultiLayerNet): an input, any number of hidden
 /// layers, an output; and where each parameter lives in the one flat parameter buffer, in the book's
 /// order W1, b1, W2, b2, ... (W_l [n_(l-1), n_l] row-major, b_l [n_l]) — the order the numerical
-/// gradient walks them and model files store them. The book's ch. 4 network is 784-50-10.
+/// gradient walks them and model files store them. With batch normalization (MultiLayerNetExtend),
+/// each hidden layer's γ and β follow its bias: W1, b1, gamma1, beta1, W2, ... The book's ch. 4
+/// network is 784-50-10.
 /// </summary>
 public sealed class NetworkShape : IEquatable<NetworkShape>
 {
     private readonly int[] _sizes;        // n_0 (input), n_1, ..., n_L (output)
     private readonly int[] _weightOffsets; // [L]
     private readonly int[] _biasOffsets;   // [L]
+    private readonly int[] _gammaOffsets;  // [L - 1] with batch normalization; β follows γ
 
     /// <summary>One hidden layer: the book's MultiLayerNet.</summary>
     public NetworkShape(int inputSize, int hiddenSize, int outputSize)
@@ -21,8 +24,10 @@ public sealed class NetworkShape : IEquatable<NetworkShape>
     }
 
     /// <param name="hiddenSizes">The hidden layers, first to last (the book's hidden_size_list); may be empty.</param>
-    public NetworkShape(int inputSize, IReadOnlyList<int> hiddenSizes, int outputSize)
+    /// <param name="batchNorm">Batch normalization before every hidden activation: γ and β for each hidden layer.</param>
+    public NetworkShape(int inputSize, IReadOnlyList<int> hiddenSizes, int outputSize, bool batchNorm = false)
     {
+        BatchNorm = batchNorm;
         ArgumentNullException.ThrowIfNull(hiddenSizes);
         _sizes = [inputSize, .. hiddenSizes, outputSize];
         if (_sizes.Any(size => size <= 0))
@@ -37,6 +42,7 @@ public sealed class NetworkShape : IEquatable<NetworkShape>
 
         _weightOffsets = new int[LayerCount];
         _biasOffsets = new int[LayerCount];
+        _gammaOffsets = new int[LayerCount - 1];
         long offset = 0;
         for (int l = 0; l < LayerCount; l++)
         {
@@ -44,6 +50,11 @@ public sealed class NetworkShape : IEquatable<NetworkShape>
             offset += (long)_sizes[l] * _sizes[l + 1];
             _biasOffsets[l] = (int)offset;
             offset += _sizes[l + 1];
+            if (batchNorm && l < LayerCount - 1)
+            {
+                _gammaOffsets[l] = (int)offset;
+                offset += 2L * _sizes[l + 1];
+            }
         }
 
         ParameterCount = (int)offset;
@@ -109,6 +120,16 @@ public sealed class NetworkShape : IEquatable<NetworkShape>
 
     public int BiasOffset(int layer) => _biasOffsets[layer];
 
+    /// <summary>Batch normalization before every hidden activation (the book's use_batchnorm).</summary>
+    public bool BatchNorm { get; }
+
+    /// <summary>Where γ of hidden layer <paramref name="layer"/> starts (batch normalization only); β follows it.</summary>
+    public int GammaOffset(int layer) => BatchNorm && layer < LayerCount - 1
+        ? _gammaOffsets[layer]
+        : throw new ArgumentOutOfRangeException(nameof(layer), layer, "only hidden layers of a network with batch normalization have γ and β");
+
+    public int BetaOffset(int layer) => GammaOffset(layer) + OutputsOf(layer);
+
     /// <summary>W of layer <paramref name="layer"/> (0-based) inside a parameter (or gradient, or state) buffer: [n_in, n_out].</summary>
     public Span2D<T> Weights<T>(Span<T> parameters, int layer) =>
         parameters.Slice(WeightOffset(layer), WeightLength(layer)).AsSpan2D(InputsOf(layer), OutputsOf(layer));
@@ -123,20 +144,23 @@ public sealed class NetworkShape : IEquatable<NetworkShape>
     /// <inheritdoc cref="Bias{T}(Span{T}, int)"/>
     public ReadOnlySpan<T> Bias<T>(ReadOnlySpan<T> parameters, int layer) => parameters.Slice(BiasOffset(layer), OutputsOf(layer));
 
-    /// <summary>The parameter tensors in buffer order (W1, b1, W2, b2, ...), with their offsets and shapes.</summary>
+    /// <summary>The parameter tensors in buffer order (W1, b1, [gamma1, beta1,] W2, b2, ...), with their offsets and shapes.</summary>
     public IReadOnlyList<ParameterTensor> Tensors =>
     [
         .. Enumerable.Range(0, LayerCount).SelectMany(l => (ParameterTensor[])
         [
             new($"W{l + 1}", WeightOffset(l), InputsOf(l), OutputsOf(l)),
             new($"b{l + 1}", BiasOffset(l), 1, OutputsOf(l)),
+            .. BatchNorm && l < LayerCount - 1
+                ? (ParameterTensor[])[new($"gamma{l + 1}", GammaOffset(l), 1, OutputsOf(l)), new($"beta{l + 1}", BetaOffset(l), 1, OutputsOf(l))]
+                : [],
         ]),
     ];
 
-    /// <summary>"784-100-100-10".</summary>
-    public override string ToString() => string.Join("-", _sizes);
+    /// <summary>"784-100-100-10", with " batchnorm" when it has it.</summary>
+    public override string ToString() => string.Join("-", _sizes) + (BatchNorm ? " batchnorm" : "");
 
-    public bool Equals(NetworkShape? other) => other is not null && _sizes.AsSpan().SequenceEqual(other._sizes);
+    public bool Equals(NetworkShape? other) => other is not null && _sizes.AsSpan().SequenceEqual(other._sizes) && BatchNorm == other.BatchNorm;
 
     public override bool Equals(object? obj) => Equals(obj as NetworkShape);
 

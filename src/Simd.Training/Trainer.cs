@@ -40,7 +40,7 @@ public sealed class Trainer<T> : IDisposable
         _options = options;
         _train = train;
         _test = test;
-        var shape = new NetworkShape(train.Features, options.HiddenSizes, train.ClassCount);
+        var shape = new NetworkShape(train.Features, options.HiddenSizes, train.ClassCount, options.BatchNorm);
         Network = new MultiLayerNet<T>(shape, options.Activation, isa, options.Seed, options.BatchSize, options.Threads, options.Init, options.WeightDecay, options.Dropout);
         // The sampler has its own stream, so changing the initialisation never changes the batches.
         _sampler = new Rng(~options.Seed);
@@ -250,6 +250,7 @@ public sealed class Trainer<T> : IDisposable
 
         Workspace<T> ws = Network.Workspace;
         checkpoint.Model.CopyParametersTo(Network.Parameters);
+        checkpoint.Model.CopyRunningStatisticsTo(Network);
         checkpoint.State1.ToFloating<T>().CopyTo(ws.OptimizerState1);
         checkpoint.State2.ToFloating<T>().CopyTo(ws.OptimizerState2);
         Network.Updates = checkpoint.Updates;

@@ -23,6 +23,9 @@ public sealed record TrainingOptions
     /// <summary>λ of the weight decay (the book's weight_decay_lambda); 0 for none.</summary>
     public double WeightDecay { get; init; }
 
+    /// <summary>Batch normalization before every hidden activation (the book's use_batchnorm).</summary>
+    public bool BatchNorm { get; init; }
+
     /// <summary>The dropout ratio after every hidden activation (the book's dropout_ration); 0 for none.</summary>
     public double Dropout { get; init; }
 

@@ -132,6 +132,18 @@ public sealed class Workspace<T>
     /// <summary>dZ of affine layer <paramref name="layer"/>: the loss's gradient at its pre-activation output, [B, n_(layer+1)].</summary>
     public Span2D<T> LayerGradients(int layer) => View(_layout.LayerGradients[layer]).AsSpan2D(MaxBatch, Shape.OutputsOf(layer));
 
+    /// <summary>Batch normalization of hidden layer <paramref name="layer"/>: x̂ of the batch, [B, n].</summary>
+    public Span2D<T> Normalized(int layer) => View(_layout.Normalized[layer]).AsSpan2D(MaxBatch, Shape.OutputsOf(layer));
+
+    /// <summary>Batch normalization: the batch's σ = √(var + 10e-7) per feature, [n].</summary>
+    public Span<T> BatchStd(int layer) => View(_layout.BatchStd[layer]);
+
+    /// <summary>Batch normalization: the running mean per feature (momentum 0.9), [n]; inference normalizes with it.</summary>
+    public Span<T> RunningMean(int layer) => View(_layout.RunningMean[layer]);
+
+    /// <summary>Batch normalization: the running variance per feature, [n].</summary>
+    public Span<T> RunningVariance(int layer) => View(_layout.RunningVariance[layer]);
+
     /// <summary>Per-row losses, [B], summed in row order into the batch loss.</summary>
     public Span<T> RowLosses => View(_layout.RowLosses);
 
@@ -188,6 +200,19 @@ public sealed class Workspace<T>
             layout.LayerGradients[l] = layout.Take(b * shape.OutputsOf(l));  // [B, n_(l+1)]  dZ
         }
 
+        int hidden = shape.LayerCount - 1;
+        layout.Normalized = new Segment[shape.BatchNorm ? hidden : 0];
+        layout.BatchStd = new Segment[shape.BatchNorm ? hidden : 0];
+        layout.RunningMean = new Segment[shape.BatchNorm ? hidden : 0];
+        layout.RunningVariance = new Segment[shape.BatchNorm ? hidden : 0];
+        for (int l = 0; l < layout.Normalized.Length; l++)
+        {
+            layout.Normalized[l] = layout.Take(b * shape.OutputsOf(l));      // [B, n]  x̂ = (Z − μ) / σ
+            layout.BatchStd[l] = layout.Take(shape.OutputsOf(l));            // [n]     σ = √(var + 10e-7) of the batch
+            layout.RunningMean[l] = layout.Take(shape.OutputsOf(l));         // [n]     for inference
+            layout.RunningVariance[l] = layout.Take(shape.OutputsOf(l));     // [n]
+        }
+
         layout.RowLosses = layout.Take(b);           // [B]
         layout.Workers = new WorkerSegments[workerCount];
         for (int w = 0; w < workerCount; w++)
@@ -238,6 +263,14 @@ public sealed class Workspace<T>
         public Segment[] LayerGradients { get; set; } = [];
 
         public Segment RowLosses { get; set; }
+
+        public Segment[] Normalized { get; set; } = [];
+
+        public Segment[] BatchStd { get; set; } = [];
+
+        public Segment[] RunningMean { get; set; } = [];
+
+        public Segment[] RunningVariance { get; set; } = [];
 
         public WorkerSegments[] Workers { get; set; } = [];
 

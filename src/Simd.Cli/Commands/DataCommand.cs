@@ -64,23 +64,7 @@ internal static class DataCommand
             TextWriter output = parseResult.InvocationConfiguration.Output;
             MnistLocation location = MnistLocator.Choose(parseResult.GetValue(data));
             output.WriteLine($"fetching MNIST into {location.Directory} ({location.Describe()})");
-            var progress = new ProgressLine(parseResult.InvocationConfiguration.Error);
-            var fetcher = new MnistFetcher(
-                line =>
-                {
-                    progress.Done();
-                    output.WriteLine("  " + line);
-                },
-                progress: (file, bytes, total) => progress.Report($"  {file}", bytes, total ?? 0, "bytes"));
-            try
-            {
-                await fetcher.FetchAsync(location.Directory, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                progress.Done();
-            }
-
+            await DataAccess.FetchAsync(location.Directory, output, parseResult.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false);
             output.WriteLine("all four files present and verified");
             return ExitCodes.Success;
         });

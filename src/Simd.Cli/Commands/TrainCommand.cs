@@ -55,6 +55,7 @@ internal static class TrainCommand
                 Init = spec.Init,
                 WeightDecay = spec.WeightDecay,
                 Dropout = spec.Dropout,
+                BatchNorm = spec.BatchNorm,
                 Optimizer = new OptimizerSettings(kind, parseResult.GetValue(learningRate) ?? OptimizerSettings.DefaultLearningRate(kind))
                 {
                     Momentum = parseResult.GetValue(momentum),
@@ -79,6 +80,7 @@ internal static class TrainCommand
                 Agree(parseResult, network.Init, options.Init.ToString(), saved.Init.ToString());
                 Agree(parseResult, network.WeightDecay, options.WeightDecay, saved.WeightDecay);
                 Agree(parseResult, network.Dropout, options.Dropout, saved.Dropout);
+                Agree(parseResult, network.BatchNorm, options.BatchNorm, saved.BatchNorm);
                 Agree(parseResult, optimizer, options.Optimizer.Kind, saved.Optimizer.Kind);
                 Agree(parseResult, learningRate, options.Optimizer.LearningRate, saved.Optimizer.LearningRate);
                 Agree(parseResult, momentum, options.Optimizer.Momentum, saved.Optimizer.Momentum);
@@ -86,7 +88,7 @@ internal static class TrainCommand
                 Agree(parseResult, seed, options.Seed, saved.Seed);
                 Agree(parseResult, precision, chosen, savedPrecision);
                 options = saved with { Iterations = IsGiven(parseResult, iterations) ? options.Iterations : saved.Iterations, Threads = options.Threads };
-                spec = new NetworkSpec([.. options.HiddenSizes], options.Activation, options.Init, options.WeightDecay, options.Dropout);
+                spec = new NetworkSpec([.. options.HiddenSizes], options.Activation, options.Init, options.WeightDecay, options.Dropout, options.BatchNorm);
                 chosen = savedPrecision;
                 if (resumeFrom.Progress.Iteration >= options.Iterations)
                 {

@@ -80,7 +80,7 @@ public static class CheckpointFile
         long iteration = Scalar(file, Get(IterationName));
         long updates = Scalar(file, Get(UpdatesName));
         long epochSteps = Scalar(file, Get(EpochStepsName));
-        if (iteration < 1 || iteration > options.Iterations || updates < 0 || updates > iteration || epochSteps < 0 || epochSteps > iteration)
+        if (iteration < 0 || iteration > options.Iterations || updates < 0 || updates > iteration || epochSteps < 0 || epochSteps > iteration)
         {
             throw new ModelFileException($"{file}: iteration {iteration}, {updates} updates and {epochSteps} steps since the last evaluation do not fit a run of {options.Iterations} iterations");
         }
@@ -125,6 +125,7 @@ public static class CheckpointFile
         text.Append(inv, $"lr={o.LearningRate:R}\nmomentum={o.Momentum:R}\ndecay_rate={o.DecayRate:R}\nbeta1={o.Beta1:R}\nbeta2={o.Beta2:R}\n");
         text.Append(inv, $"weight_decay={options.WeightDecay:R}\n");
         text.Append(inv, $"dropout={options.Dropout:R}\n");
+        text.Append(inv, $"batchnorm={(options.BatchNorm ? "true" : "false")}\n");
         text.Append(inv, $"gradient={options.Gradient}\n");
         text.Append(inv, $"seed={options.Seed}");
         return text.ToString();
@@ -183,6 +184,7 @@ public static class CheckpointFile
             },
             WeightDecay = Parse("weight_decay", Number),
             Dropout = values.ContainsKey("dropout") ? Parse("dropout", Number) : 0,
+            BatchNorm = values.TryGetValue("batchnorm", out string? batchNorm) && batchNorm == "true",
             Gradient = Parse("gradient", Enum<GradientMethod>),
             Seed = ulong.TryParse(Value("seed"), NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed)
                 ? seed

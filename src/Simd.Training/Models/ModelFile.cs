@@ -24,6 +24,12 @@ public static partial class ModelFile
     public const string OptionsName = MetadataPrefix + "options";
     public const string DropoutName = MetadataPrefix + "dropout";
 
+    /// <summary>Batch normalization's running mean of hidden layer l (1-based, as gamma1): simd_running_mean1, ...</summary>
+    public const string RunningMeanPrefix = MetadataPrefix + "running_mean";
+
+    /// <summary>Batch normalization's running variance: simd_running_var1, ...</summary>
+    public const string RunningVariancePrefix = MetadataPrefix + "running_var";
+
     /// <summary>The parameter arrays of <paramref name="network"/> in the book's order, [n_in, n_out] and [n_out].</summary>
     public static IEnumerable<NpyArray> ParameterArrays<T>(MultiLayerNet<T> network)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -34,9 +40,9 @@ public static partial class ModelFile
         foreach (ParameterTensor tensor in shape.Tensors)
         {
             ReadOnlySpan<T> values = network.Parameters.Slice(tensor.Offset, tensor.Length);
-            arrays.Add(tensor.Rows == 1 && tensor.Name.StartsWith('b')
-                ? NpyArray.Floating(tensor.Name, values, tensor.Columns)
-                : NpyArray.Floating(tensor.Name, values, tensor.Rows, tensor.Columns));
+            arrays.Add(tensor.Name.StartsWith('W')
+                ? NpyArray.Floating(tensor.Name, values, tensor.Rows, tensor.Columns)
+                : NpyArray.Floating(tensor.Name, values, tensor.Columns)); // b, gamma, beta: (n,)
         }
 
         return arrays;
@@ -54,6 +60,11 @@ public static partial class ModelFile
             NpyArray.Text(InitName, network.Init.ToString()),
             NpyArray.Text(OptionsName, options),
             NpyArray.Text(DropoutName, network.DropoutRatio.ToString("R", CultureInfo.InvariantCulture)),
+            .. Enumerable.Range(0, network.Shape.BatchNorm ? network.Shape.LayerCount - 1 : 0).SelectMany(l => (NpyArray[])
+            [
+                NpyArray.Floating<T>(RunningMeanPrefix + (l + 1).ToString(CultureInfo.InvariantCulture), network.Workspace.RunningMean(l), network.Shape.OutputsOf(l)),
+                NpyArray.Floating<T>(RunningVariancePrefix + (l + 1).ToString(CultureInfo.InvariantCulture), network.Workspace.RunningVariance(l), network.Shape.OutputsOf(l)),
+            ]),
         ];
     }
 
@@ -77,13 +88,15 @@ public static partial class ModelFile
         string file = Path.GetFullPath(path);
         var weights = new SortedDictionary<int, NpyArray>();
         var biases = new SortedDictionary<int, NpyArray>();
+        var gammas = new SortedDictionary<int, NpyArray>();
+        var betas = new SortedDictionary<int, NpyArray>();
         var metadata = new Dictionary<string, NpyArray>(StringComparer.Ordinal);
         foreach (NpyArray array in arrays)
         {
             Match match = ParameterName().Match(array.Name);
             if (match.Success && int.TryParse(match.Groups[2].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out int layer))
             {
-                (match.Groups[1].Value == "W" ? weights : biases)[layer] = array;
+                (match.Groups[1].Value switch { "W" => weights, "b" => biases, "gamma" => gammas, _ => betas })[layer] = array;
             }
             else if (array.Name.StartsWith(MetadataPrefix, StringComparison.Ordinal))
             {
@@ -120,6 +133,30 @@ public static partial class ModelFile
         }
 
         NpyType type = weights[1].Type;
+
+        // Batch normalization: gamma and beta for every hidden layer (1 .. layers − 1), or none at all.
+        bool batchNorm = gammas.Count > 0 || betas.Count > 0;
+        for (int l = 1; batchNorm && l < layers; l++)
+        {
+            foreach ((string name, SortedDictionary<int, NpyArray> set) in new[] { ("gamma", gammas), ("beta", betas) })
+            {
+                if (!set.TryGetValue(l, out NpyArray? array))
+                {
+                    throw new ModelFileException($"{file}: {name}{l} is missing (batch normalization has gamma and beta for every hidden layer)");
+                }
+
+                if (array.Type != type || array.Shape.Count != 1 || array.Shape[0] != weights[l].Shape[^1])
+                {
+                    throw new ModelFileException($"{file}: {name}{l} holds {array.Descr} {array.ShapeText}; it must be ({weights[l].Shape[^1]},) of {weights[1].Descr}");
+                }
+            }
+        }
+
+        if (gammas.Keys.Concat(betas.Keys).FirstOrDefault(k => k >= layers) is int stray and > 0)
+        {
+            throw new ModelFileException($"{file}: gamma{stray} or beta{stray} belongs to no hidden layer");
+        }
+
         var sizes = new int[layers + 1];
         for (int l = 1; l <= layers; l++)
         {
@@ -174,7 +211,7 @@ public static partial class ModelFile
             throw new ModelFileException($"{file}: layer sizes {string.Join("-", sizes)}: {problem}");
         }
 
-        var shape = new NetworkShape(sizes[0], sizes[1..^1], sizes[^1]);
+        var shape = new NetworkShape(sizes[0], sizes[1..^1], sizes[^1], batchNorm);
         Activation? activation = null;
         if (metadata.TryGetValue(ActivationName, out NpyArray? activationArray))
         {
@@ -188,7 +225,8 @@ public static partial class ModelFile
 
         foreach (NpyArray array in metadata.Values)
         {
-            if (array.Name is not (VersionName or ActivationName or InitName or OptionsName or DropoutName) && allowed?.Invoke(array.Name) != true)
+            if (array.Name is not (VersionName or ActivationName or InitName or OptionsName or DropoutName) && !IsRunningStatistic(array.Name, batchNorm ? layers - 1 : 0)
+                && allowed?.Invoke(array.Name) != true)
             {
                 throw new ModelFileException($"{file}: unknown metadata array '{array.Name}'");
             }
@@ -201,7 +239,19 @@ public static partial class ModelFile
             throw new ModelFileException($"{file}: {DropoutName} is '{ReadText(file, dropoutArray)}' (a ratio from 0 up to 1)");
         }
 
-        NpyArray[] parameters = [.. Enumerable.Range(1, layers).SelectMany(l => new[] { weights[l], biases[l] })];
+        NpyArray[] parameters = [.. Enumerable.Range(1, layers).SelectMany(l => batchNorm && l < layers ? new[] { weights[l], biases[l], gammas[l], betas[l] } : new[] { weights[l], biases[l] })];
+        foreach (string prefix in (string[])[RunningMeanPrefix, RunningVariancePrefix])
+        {
+            for (int l = 1; batchNorm && l < layers; l++)
+            {
+                if (metadata.TryGetValue(prefix + l.ToString(CultureInfo.InvariantCulture), out NpyArray? stat)
+                    && (stat.Type != type || stat.Shape.Count != 1 || stat.Shape[0] != weights[l].Shape[^1]))
+                {
+                    throw new ModelFileException($"{file}: {stat.Name} holds {stat.Descr} {stat.ShapeText}; it must be ({weights[l].Shape[^1]},) of {weights[1].Descr}");
+                }
+            }
+        }
+
         return new Model(file, shape, type == NpyType.Float32 ? Precision.Single : Precision.Double, activation,
             metadata.TryGetValue(InitName, out NpyArray? init) ? ReadText(file, init) : null,
             metadata.TryGetValue(OptionsName, out NpyArray? options) ? ReadText(file, options) : null,
@@ -212,7 +262,21 @@ public static partial class ModelFile
         ? array.ToText()
         : throw new ModelFileException($"{file}: {array.Name} holds {array.Descr} {array.ShapeText}, not one string");
 
-    [GeneratedRegex("^([Wb])([1-9][0-9]{0,5})$", RegexOptions.CultureInvariant)]
+    private static bool IsRunningStatistic(string name, int hiddenLayers)
+    {
+        foreach (string prefix in (string[])[RunningMeanPrefix, RunningVariancePrefix])
+        {
+            if (name.StartsWith(prefix, StringComparison.Ordinal)
+                && int.TryParse(name.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int layer) && layer >= 1 && layer <= hiddenLayers)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [GeneratedRegex("^(W|b|gamma|beta)([1-9][0-9]{0,5})$", RegexOptions.CultureInvariant)]
     private static partial Regex ParameterName();
 }
 
@@ -230,6 +294,29 @@ public sealed record Model(
 {
     /// <summary>The dropout ratio the network was trained with (0 when none is stored): inference scales activations by 1 − it.</summary>
     public double Dropout { get; init; }
+
+    /// <summary>
+    /// Copies batch normalization's running mean and variance into <paramref name="network"/>'s workspace (a file
+    /// without them, as the book's np.savez of params: they stay 0, and inference normalizes with variance 0).
+    /// </summary>
+    public void CopyRunningStatisticsTo<T>(MultiLayerNet<T> network)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        for (int l = 0; Shape.BatchNorm && l < Shape.LayerCount - 1; l++)
+        {
+            string layer = (l + 1).ToString(CultureInfo.InvariantCulture);
+            if (Metadata.TryGetValue(ModelFile.RunningMeanPrefix + layer, out NpyArray? mean))
+            {
+                mean.ToFloating<T>().CopyTo(network.Workspace.RunningMean(l));
+            }
+
+            if (Metadata.TryGetValue(ModelFile.RunningVariancePrefix + layer, out NpyArray? variance))
+            {
+                variance.ToFloating<T>().CopyTo(network.Workspace.RunningVariance(l));
+            }
+        }
+    }
 
     /// <summary>Copies the parameters into <paramref name="parameters"/> (layout of <see cref="NetworkShape"/>), converting to T.</summary>
     public void CopyParametersTo<T>(Span<T> parameters)

@@ -19,11 +19,12 @@ public class ExperimentCommandTests
         Assert.True(code == 0, error);
         Assert.Contains($"the book's {ExperimentCommand.Scripts[name]} (--quick", output, StringComparison.Ordinal);
         string[] csv = Directory.GetFiles(dir.Path, $"{name}-*.csv");
-        int expectedRuns = name switch { "optimizers" => 6, "init" => 3, "hyperparameters" => 10, _ => 2 };
+        int expectedRuns = name switch { "optimizers" => 6, "init" => 3, "hyperparameters" => 10, "batchnorm" => 8, "activations" => 0, _ => 2 };
         Assert.Equal(expectedRuns, csv.Length);
         XDocument svg = XDocument.Load(Path.Combine(dir.Path, name + ".svg"));
         int lines = svg.Descendants(XName.Get("polyline", "http://www.w3.org/2000/svg")).Count();
-        Assert.Equal(3 * (name == "hyperparameters" ? 5 : expectedRuns), lines); // each run drawn: loss, train and test accuracy (of trials, the best 5)
+        // Each run drawn as loss, train and test accuracy (of the trials, the best 5); batchnorm: accuracy against the scale, with and without.
+        Assert.Equal(name switch { "hyperparameters" => 15, "batchnorm" => 2, _ => 3 * expectedRuns }, lines); // activations: bars, no lines
         switch (name)
         {
             case "optimizers":
@@ -32,6 +33,13 @@ public class ExperimentCommandTests
                 break;
             case "init":
                 Assert.Matches(@"(?m)^iteration\s+std=0\.01\s+Xavier\s+He$", output);
+                break;
+            case "activations":
+                Assert.Matches(@"(?m)^ReLU, He\s+1\s+\d\.\d{3}", output);
+                Assert.Equal(6 * 5 * 30, svg.Descendants(XName.Get("rect", "http://www.w3.org/2000/svg")).Count(r => r.Attribute("fill")?.Value == "#0072B2")); // 6 cases x 5 layers x 30 bins
+                break;
+            case "batchnorm":
+                Assert.Matches(@"(?m)^\s+0\.0001\s+(\d\.\d{4}|diverged)\s+\d\.\d{4}$", output); // the smallest of 4 scales, with and without
                 break;
             case "hyperparameters":
                 Assert.Contains("=========== Hyper-Parameter Optimization Result ===========", output, StringComparison.Ordinal);
@@ -58,6 +66,6 @@ public class ExperimentCommandTests
     {
         (int code, _, string error) = CliRunner.Run("experiment", "batchnorm-maybe");
         Assert.Equal(ExitCodes.UsageError, code);
-        Assert.Contains("unknown experiment 'batchnorm-maybe' (one of optimizers, init, weight-decay, dropout, hyperparameters)", error, StringComparison.Ordinal);
+        Assert.Contains("unknown experiment 'batchnorm-maybe' (one of optimizers, init, weight-decay, dropout, hyperparameters, batchnorm, activations)", error, StringComparison.Ordinal);
     }
 }

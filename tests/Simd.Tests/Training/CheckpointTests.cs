@@ -105,6 +105,28 @@ public class CheckpointTests
         Assert.Equal(tail.Select(Row), result.Epochs.Select(Row));
     }
 
+    /// <summary>Ctrl+C can come before the first step (loading, a busy machine): that checkpoint resumes too.</summary>
+    [Fact]
+    public void A_checkpoint_before_the_first_step_resumes_to_the_same_run()
+    {
+        using var dir = new TempDirectory();
+        var options = new TrainingOptions { Iterations = 25, BatchSize = 10, HiddenSizes = [12], Optimizer = new OptimizerSettings(OptimizerKind.Adam, 0.001) };
+        Dataset<float> train = MnistFixture.Subset<float>(100), test = MnistFixture.Subset<float>(10);
+        using var whole = new Trainer<float>(options, train, test, IsaPath.Scalar);
+        whole.Run();
+        using (var untouched = new Trainer<float>(options, train, test, IsaPath.Scalar))
+        {
+            untouched.SaveCheckpoint(dir.File("c.npz"));
+        }
+
+        Checkpoint checkpoint = CheckpointFile.Read(dir.File("c.npz"));
+        Assert.Equal(0, checkpoint.Progress.Iteration);
+        using var resumed = new Trainer<float>(options, train, test, IsaPath.Scalar);
+        resumed.Restore(checkpoint);
+        resumed.Run();
+        Assert.True(whole.Network.Parameters.SequenceEqual(resumed.Network.Parameters));
+    }
+
     [Fact]
     public void A_model_file_is_not_a_checkpoint_and_a_checkpoint_is_a_model()
     {

@@ -127,6 +127,30 @@ public class DropoutTests
         }
     }
 
+    /// <summary>Batch normalization and dropout together still allocate nothing in a step.</summary>
+    [Fact]
+    public void A_step_with_batch_norm_and_dropout_allocates_nothing()
+    {
+        var options = new TrainingOptions
+        {
+            Threads = 2, HiddenSizes = [64, 32], Activation = Activation.Relu, Init = WeightInit.He, BatchNorm = true, Dropout = 0.2,
+            Optimizer = new OptimizerSettings(OptimizerKind.Adam, 0.001),
+        };
+        using var trainer = new Trainer<float>(options, MnistFixture.TrainSingle, MnistFixture.TestSingle, Isa.Best);
+        for (int i = 0; i < 20; i++)
+        {
+            trainer.Step();
+        }
+
+        long before = trainer.Network.Pool.AllocatedBytes(); // the step's threads only, whatever other tests do meanwhile
+        for (int i = 0; i < 200; i++)
+        {
+            trainer.Step();
+        }
+
+        Assert.Equal(0, trainer.Network.Pool.AllocatedBytes() - before);
+    }
+
     /// <summary>Inference scales each hidden activation by 1 − ratio: the same as a network without dropout whose next weights are scaled so.</summary>
     [Fact]
     public void Inference_scales_activations_by_one_minus_the_ratio()
