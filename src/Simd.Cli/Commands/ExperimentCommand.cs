@@ -147,7 +147,7 @@ internal static class ExperimentCommand
                 : new RunSpec("weight decay 0.1", options with { WeightDecay = 0.1 }, subset, test),
         ]);
 
-        // The book prints train and test accuracy every epoch; every 20th here, and the gap at the end.
+        // The book prints train and test accuracy every epoch; about every tenth of the run here, and the gap at the end.
         var table = new StringBuilder();
         CultureInfo inv = CultureInfo.InvariantCulture;
         table.Append("epoch ");
