@@ -71,8 +71,10 @@ public sealed partial class MultiLayerNet<T>
     /// <item>Rows: blocks of <see cref="Tuning.RowAlignment"/> images through the forward pass, the softmax
     /// gradient and every dZ — everything that is per image;</item>
     /// <item>Weights: blocks of <see cref="Tuning.WeightBlockRows"/> rows of each W_l (its gradient,
-    /// weight decay and update) and one block per bias.</item>
+    /// weight decay and update), one block per bias, and one per hidden layer's γ and β.</item>
     /// </list>
+    /// With batch normalization the rows phase is cut at every hidden layer by a phase of blocks of
+    /// <see cref="Tuning.FeatureBlock"/> features, whose statistics need every row (see <see cref="Phases"/>).
     /// </summary>
     private sealed class BackpropWork : ICompletableWork
     {
