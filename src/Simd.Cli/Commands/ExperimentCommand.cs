@@ -55,8 +55,8 @@ internal static class ExperimentCommand
         Option<string?> isa = CommonOptions.Isa();
         Option<int> threads = CommonOptions.Threads();
         var command = new Command("experiment",
-            "Run one of the book's chapter-6 experiments with its settings: the runs one after another, each on all threads; " +
-            "a table of their numbers, a CSV of every run's metrics and an SVG figure of their curves. One --seed makes it reproducible.")
+            "Run one of the book's chapter-6 experiments with its settings: its independent runs side by side, one thread each, up to " +
+            "--threads at a time; a table of their numbers, a CSV of every run's metrics and an SVG figure. One --seed makes it reproducible.")
         {
             name, output, quick, data, seed, isa, threads,
         };
