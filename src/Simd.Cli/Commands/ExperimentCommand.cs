@@ -54,6 +54,7 @@ internal static class ExperimentCommand
         Option<ulong> seed = CommonOptions.Seed();
         Option<string?> isa = CommonOptions.Isa();
         Option<int> threads = CommonOptions.Threads();
+        threads.Description = $"Runs trained side by side, one thread each (default: the processor count, {Environment.ProcessorCount} here). A run's numbers do not depend on it.";
         var command = new Command("experiment",
             "Run one of the book's chapter-6 experiments with its settings: its independent runs side by side, one thread each, up to " +
             "--threads at a time; a table of their numbers, a CSV of every run's metrics and an SVG figure. One --seed makes it reproducible.")
