@@ -46,15 +46,6 @@ internal sealed class ProgressLine
         Draw(Format(what, done, total, unit, Stopwatch.GetElapsedTime(_start).TotalSeconds));
     }
 
-    /// <summary>Shows <paramref name="text"/> as it is, at most five times a second.</summary>
-    public void Report(string text)
-    {
-        if (Enabled && Due())
-        {
-            Draw(text);
-        }
-    }
-
     /// <summary>Clears the line so normal output starts on a fresh one (call before printing a row).</summary>
     public void Done()
     {

@@ -86,9 +86,7 @@ public sealed partial class MultiLayerNet<T>
         {
             _network = network;
             _data = data;
-            int rows = network.Workspace.EvaluationChunkRows;
-            _chunkRows = Math.Max(rows, (data.Count + Tuning.MaxEvaluationChunks - 1) / Tuning.MaxEvaluationChunks);
-            _chunkCount = (data.Count + _chunkRows - 1) / _chunkRows;
+            (_chunkRows, _chunkCount) = network.EvaluationChunks(data.Count);
             int classes = network.Shape.OutputSize;
             _losses = new double[_chunkCount];
             _confusion = new int[_chunkCount * classes * classes];

@@ -338,6 +338,17 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     }
 
     /// <summary>
+    /// How an evaluation splits <paramref name="count"/> images into fixed chunks, each one worker's: chunks of the
+    /// workspace's evaluation rows, or, when there would be more than <see cref="Tuning.MaxEvaluationChunks"/>,
+    /// larger chunks, still a fixed number of them.
+    /// </summary>
+    private (int ChunkRows, int ChunkCount) EvaluationChunks(int count)
+    {
+        int chunkRows = Math.Max(Workspace.EvaluationChunkRows, (count + Tuning.MaxEvaluationChunks - 1) / Tuning.MaxEvaluationChunks);
+        return (chunkRows, (count + chunkRows - 1) / chunkRows);
+    }
+
+    /// <summary>
     /// Sizes every worker thread's GEMM scratch for every product this network makes, up front: with
     /// claimed blocks a worker may meet a shape for the first time late in a run, and must not allocate then.
     /// </summary>
@@ -377,11 +388,7 @@ public sealed partial class MultiLayerNet<T> : IDisposable
         public void Start(Dataset<T> data)
         {
             _data = data;
-            int rows = network.Workspace.EvaluationChunkRows;
-            // More images than chunks of the usual size: larger chunks, still a fixed number of them.
-            int chunkRows = Math.Max(rows, (data.Count + Tuning.MaxEvaluationChunks - 1) / Tuning.MaxEvaluationChunks);
-            _chunkCount = (data.Count + chunkRows - 1) / chunkRows;
-            ChunkRows = chunkRows;
+            (ChunkRows, _chunkCount) = network.EvaluationChunks(data.Count);
             _claims.Begin(_chunkCount);
         }
 

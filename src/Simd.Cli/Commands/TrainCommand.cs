@@ -239,7 +239,7 @@ internal static class TrainCommand
 
         if (outputs.Save is { } save)
         {
-            ModelFile.Save(save, trainer.Network, CheckpointFile.OptionsText(options).Replace('\n', ' '));
+            ModelFile.Save(save, trainer.Network, CheckpointFile.OptionsLine(options));
             output.WriteLine($"saved: {save}");
         }
 

@@ -48,7 +48,7 @@ public static class CheckpointFile
         Npz.Write(path,
         [
             .. ModelFile.ParameterArrays(network),
-            .. ModelFile.MetadataArrays(network, text.Replace('\n', ' ')),
+            .. ModelFile.MetadataArrays(network, OptionsLine(options)),
             NpyArray.Text(TrainingName, text),
             NpyArray.Int64Scalar(IterationName, progress.Iteration),
             NpyArray.Floating<double>(EpochLossName, [progress.EpochLoss]),
@@ -108,6 +108,9 @@ public static class CheckpointFile
 
         return new Checkpoint(model, options, new CheckpointProgress((int)iteration, epochLoss, (int)epochSteps), updates, sampler, nextBatch, state1, state2);
     }
+
+    /// <summary><see cref="OptionsText"/> on one line: a model file's simd_options.</summary>
+    public static string OptionsLine(TrainingOptions options) => OptionsText(options).Replace('\n', ' ');
 
     /// <summary>The options that decide a run's numbers, one "key=value" a line (doubles round-trip exactly).</summary>
     public static string OptionsText(TrainingOptions options)

@@ -134,29 +134,6 @@ public static partial class ModelFile
 
         NpyType type = weights[1].Type;
 
-        // Batch normalization: gamma and beta for every hidden layer (1 .. layers − 1), or none at all.
-        bool batchNorm = gammas.Count > 0 || betas.Count > 0;
-        for (int l = 1; batchNorm && l < layers; l++)
-        {
-            foreach ((string name, SortedDictionary<int, NpyArray> set) in new[] { ("gamma", gammas), ("beta", betas) })
-            {
-                if (!set.TryGetValue(l, out NpyArray? array))
-                {
-                    throw new ModelFileException($"{file}: {name}{l} is missing (batch normalization has gamma and beta for every hidden layer)");
-                }
-
-                if (array.Type != type || array.Shape.Count != 1 || array.Shape[0] != weights[l].Shape[^1])
-                {
-                    throw new ModelFileException($"{file}: {name}{l} holds {array.Descr} {array.ShapeText}; it must be ({weights[l].Shape[^1]},) of {weights[1].Descr}");
-                }
-            }
-        }
-
-        if (gammas.Keys.Concat(betas.Keys).FirstOrDefault(k => k >= layers) is int stray and > 0)
-        {
-            throw new ModelFileException($"{file}: gamma{stray} or beta{stray} belongs to no hidden layer");
-        }
-
         var sizes = new int[layers + 1];
         for (int l = 1; l <= layers; l++)
         {
@@ -199,6 +176,30 @@ public static partial class ModelFile
             }
 
             sizes[l] = w.Shape[1];
+        }
+
+        // Batch normalization: gamma and beta for every hidden layer (1 .. layers − 1), or none at all;
+        // checked once the weights' shapes are, so their sizes are known.
+        bool batchNorm = gammas.Count > 0 || betas.Count > 0;
+        for (int l = 1; batchNorm && l < layers; l++)
+        {
+            foreach ((string name, SortedDictionary<int, NpyArray> set) in new[] { ("gamma", gammas), ("beta", betas) })
+            {
+                if (!set.TryGetValue(l, out NpyArray? array))
+                {
+                    throw new ModelFileException($"{file}: {name}{l} is missing (batch normalization has gamma and beta for every hidden layer)");
+                }
+
+                if (array.Type != type || array.Shape.Count != 1 || array.Shape[0] != sizes[l])
+                {
+                    throw new ModelFileException($"{file}: {name}{l} holds {array.Descr} {array.ShapeText}; it must be ({sizes[l]},) of {weights[1].Descr}");
+                }
+            }
+        }
+
+        if (gammas.Keys.Concat(betas.Keys).FirstOrDefault(k => k >= layers) is int stray and > 0)
+        {
+            throw new ModelFileException($"{file}: gamma{stray} or beta{stray} belongs to no hidden layer");
         }
 
         if (Array.IndexOf(sizes, 0) is int empty and >= 0)
@@ -245,9 +246,9 @@ public static partial class ModelFile
             for (int l = 1; batchNorm && l < layers; l++)
             {
                 if (metadata.TryGetValue(prefix + l.ToString(CultureInfo.InvariantCulture), out NpyArray? stat)
-                    && (stat.Type != type || stat.Shape.Count != 1 || stat.Shape[0] != weights[l].Shape[^1]))
+                    && (stat.Type != type || stat.Shape.Count != 1 || stat.Shape[0] != sizes[l]))
                 {
-                    throw new ModelFileException($"{file}: {stat.Name} holds {stat.Descr} {stat.ShapeText}; it must be ({weights[l].Shape[^1]},) of {weights[1].Descr}");
+                    throw new ModelFileException($"{file}: {stat.Name} holds {stat.Descr} {stat.ShapeText}; it must be ({sizes[l]},) of {weights[1].Descr}");
                 }
             }
         }

@@ -124,6 +124,8 @@ public class ModelFileTests
         { "mixed-types", "one precision for all parameters" },
         { "three-d", "W1 has shape (2, 3, 1)" },
         { "vector-weights", "W1 has shape (6,)" },
+        { "scalar-weights-with-gamma", "W1 has shape ()" },
+        { "gamma-wrong-size", "gamma1 holds <f4 (2,); it must be (3,)" },
         { "integer-weights", "W1 holds <i4" },
         { "big-endian", "big-endian" },
         { "unknown-dtype", "dtype '<c8' is not supported" },
@@ -164,6 +166,14 @@ public class ModelFileTests
             case "mixed-types": WriteNpz(path, W1, ("b1", Npy(Header("<f8", "(3,)"), new byte[24]))); break;
             case "three-d": WriteNpz(path, ("W1", Npy(Header("<f4", "(2, 3, 1)"), w23)), B1); break;
             case "vector-weights": WriteNpz(path, ("W1", Npy(Header("<f4", "(6,)"), w23)), B1); break;
+            case "scalar-weights-with-gamma": // the gamma's size is checked against W1's only after W1's shape is
+                WriteNpz(path, ("W1", Npy(Header("<f4", "()"), new byte[4])), B1, ("gamma1", Npy(Header("<f4", "(3,)"), new byte[12])),
+                    ("beta1", Npy(Header("<f4", "(3,)"), new byte[12])), ("W2", Npy(Header("<f4", "(3, 1)"), new byte[12])), ("b2", Npy(Header("<f4", "(1,)"), new byte[4])));
+                break;
+            case "gamma-wrong-size":
+                WriteNpz(path, W1, B1, ("gamma1", Npy(Header("<f4", "(2,)"), new byte[8])), ("beta1", Npy(Header("<f4", "(3,)"), new byte[12])),
+                    ("W2", Npy(Header("<f4", "(3, 1)"), new byte[12])), ("b2", Npy(Header("<f4", "(1,)"), new byte[4])));
+                break;
             case "integer-weights": WriteNpz(path, ("W1", Npy(Header("<i4", "(2, 3)"), w23)), B1); break;
             case "big-endian": WriteNpz(path, ("W1", Npy(Header(">f4", "(2, 3)"), w23)), B1); break;
             case "unknown-dtype": WriteNpz(path, ("W1", Npy(Header("<c8", "(2, 3)"), new byte[48])), B1); break;
