@@ -38,7 +38,7 @@ public class NativeAotTests
             {
                 (int code, string output, string error) = NativeBinary.Run(NativeBinary.Path!, "train", "--data", MnistFixture.Directory, "--iters", "601", "--threads", "2");
                 Assert.True(code == 0, error);
-                Assert.Contains("allocated in steps 1-600: 0 bytes", output, StringComparison.Ordinal);
+                Assert.True(output.Contains("allocated in steps 1-600: 0 bytes", StringComparison.Ordinal), $"run {run}: {output.Split('\n').FirstOrDefault(l => l.StartsWith("allocated", StringComparison.Ordinal))}");
             }
         }
         finally
@@ -52,7 +52,7 @@ public class NativeAotTests
     {
         (int code, string output, string error) = NativeBinary.Run(NativeBinary.Path!, "gradcheck", "--data", MnistFixture.Directory);
         Assert.True(code == 0, error + output);
-        Assert.Matches(@"(?m)^max relative error \d\.\d\de-0[78] <= tolerance 1\.00e-06: PASS$", output);
+        Assert.Matches(@"(?m)^max relative error \d\.\d\de-(0[89]|1\d) <= tolerance 1\.00e-07: PASS$", output);
     }
 
     [NativeFact]
