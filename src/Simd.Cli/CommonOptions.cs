@@ -23,6 +23,26 @@ internal static class CommonOptions
         return Check(option, value => value is not null && string.IsNullOrWhiteSpace(value) ? "--data must name a directory (got an empty value)" : null);
     }
 
+    /// <summary>
+    /// Refuses an empty or blank path (an unset shell variable): "--model must name a file (got an empty value)".
+    /// </summary>
+    /// <param name="what">"a file" or "a directory".</param>
+    public static Option<T> NonEmptyPath<T>(Option<T> option, string what) =>
+        Check(option, value => value is string text && string.IsNullOrWhiteSpace(text) ? $"{option.Name} must name {what} (got an empty value)" : null);
+
+    /// <summary>Refuses empty or blank paths among an argument's values.</summary>
+    public static Argument<string[]> NonEmptyPaths(Argument<string[]> argument)
+    {
+        argument.Validators.Add(result =>
+        {
+            if (result.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value)))
+            {
+                result.AddError($"{argument.Name}: an empty file name (every {argument.Name} must name a file)");
+            }
+        });
+        return argument;
+    }
+
     public static Option<int> PositiveInt(string name, int defaultValue, string description)
     {
         var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue, HelpName = "N" };

@@ -21,3 +21,31 @@ internal static class Format
     /// <summary>"12,345".</summary>
     public static string Count(double value) => value.ToString("N0", CultureInfo.InvariantCulture);
 }
+
+/// <summary>JSON has no NaN or infinity: such a number is written as null (the README says so), never an exception.</summary>
+internal static class JsonNumbers
+{
+    public static void Write(System.Text.Json.Utf8JsonWriter writer, string name, double value)
+    {
+        if (double.IsFinite(value))
+        {
+            writer.WriteNumber(name, value);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
+
+    public static void WriteValue(System.Text.Json.Utf8JsonWriter writer, double value)
+    {
+        if (double.IsFinite(value))
+        {
+            writer.WriteNumberValue(value);
+        }
+        else
+        {
+            writer.WriteNullValue();
+        }
+    }
+}

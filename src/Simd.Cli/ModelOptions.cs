@@ -13,12 +13,12 @@ namespace Simd.Cli;
 /// </summary>
 internal sealed class ModelOptions
 {
-    public Option<string> Model { get; } = new("--model")
+    public Option<string> Model { get; } = CommonOptions.NonEmptyPath(new Option<string>("--model")
     {
         Description = "A model file (.npz) written by 'simd train --save', or by numpy from the book's network (np.savez(path, **network.params)).",
         HelpName = "FILE",
         Required = true,
-    };
+    }, "a file");
 
     public Option<string?> Activation { get; } = CommonOptions.Check(
         new Option<string?>("--activation")
@@ -35,9 +35,9 @@ internal sealed class ModelOptions
     }
 
     /// <summary>Reads and checks the file (one line and exit 2 when it is bad) and that it is an MNIST network.</summary>
-    public LoadedModel Open(ParseResult parseResult)
+    public LoadedModel Open(ParseResult parseResult, CancellationToken cancellationToken)
     {
-        Model model = ModelFile.Read(parseResult.GetValue(Model)!);
+        Model model = ModelFile.Read(parseResult.GetValue(Model)!, cancellationToken);
         if (model.Shape.InputSize != MnistFiles.PixelsPerImage || model.Shape.OutputSize != MnistFiles.ClassCount)
         {
             throw new ModelFileException(

@@ -4,9 +4,14 @@ namespace Simd.Cli;
 
 public static class Program
 {
+    /// <summary>SIGXFSZ on Linux: a write went past the file-size limit (ulimit -f).</summary>
+    private const PosixSignal FileSizeLimitExceeded = (PosixSignal)25;
+
     /// <summary>
     /// Runs the CLI on the console. Ctrl+C (SIGINT) or SIGTERM asks the running command to stop: it stops
-    /// at its next check, says "simd: interrupted" and exits 130. A second one ends the process at once.
+    /// at its next check, says "simd: interrupted" and exits 130. A second one ends the process at once, and
+    /// says so. SIGXFSZ, which would kill the process silently mid-write, is ignored: the write then fails
+    /// with "File too large", and that failure is handled like any other (one line; nothing trained is lost).
     /// </summary>
     public static int Main(string[] args)
     {
@@ -18,10 +23,25 @@ public static class Program
                 context.Cancel = true; // handled: the command winds down itself
                 interrupt.Cancel();
             }
+            else
+            {
+                // The default action follows: the process ends with 128 + the signal's number.
+                try
+                {
+                    Console.Error.WriteLine("\nsimd: interrupted again: stopping at once (a file being written is left as NAME.tmp-PID, removed by the next run that writes it)");
+                }
+                catch (IOException)
+                {
+                    // stderr is gone: the exit code still says it.
+                }
+            }
         }
 
         using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using PosixSignalRegistration? sigxfsz = OperatingSystem.IsLinux()
+            ? PosixSignalRegistration.Create(FileSizeLimitExceeded, context => context.Cancel = true)
+            : null;
         return SimdCli.Run(args, Console.Out, Console.Error, interrupt.Token);
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Simd.Cli.Commands;
 using Simd.Mnist;
 using Simd.Training;
+using Simd.Training.Files;
 using Simd.Training.Models;
 
 namespace Simd.Cli;
@@ -72,15 +73,16 @@ public static class SimdCli
             interrupt.ThrowIfCancellationRequested();
             return parsed.InvokeAsync(configuration, interrupt).GetAwaiter().GetResult();
         }
-        catch (Exception e) when (e is MnistDataException or ModelFileException or InputDataException)
+        catch (Exception e) when (e is MnistDataException or ModelFileException or InputDataException or OutputFileException)
         {
-            // A file the user gave or that simd keeps (MNIST, a model or checkpoint, a picture): one line names it.
-            error.WriteLine($"simd: {e.Message}");
+            // A file the user gave or that simd keeps or writes (MNIST, a model or checkpoint, a picture, metrics, a
+            // plot): one line names it.
+            error.WriteLine($"simd: {Printable.Line(e.Message)}");
             return ExitCodes.DataError;
         }
         catch (UsageException e)
         {
-            error.WriteLine($"simd: {e.Message}");
+            error.WriteLine($"simd: {Printable.Line(e.Message)}");
             return ExitCodes.UsageError;
         }
         catch (TrainingDivergedException e)

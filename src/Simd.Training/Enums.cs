@@ -26,3 +26,17 @@ public enum Precision
     /// <summary>float64: what the book's numpy code computes in; the default for the gradient check.</summary>
     Double,
 }
+
+/// <summary>Which loss the numerical gradient differentiates.</summary>
+public enum NumericalLoss
+{
+    /// <summary>
+    /// The book's: −log(y[t] + δ) with δ = 1e-7, exactly what its numerical_gradient differentiates (and what
+    /// <c>train --gradient numerical</c> follows). Backprop's (y − t)/B is the gradient of the loss without δ, so the
+    /// two differ by about δ / y[t] per element: a floor near 1e-6 on any comparison.
+    /// </summary>
+    Book,
+
+    /// <summary>−log y[t] (computed as logsumexp(z) − z[t]): the function backprop differentiates, so a gradient check has no floor but h².</summary>
+    Backprop,
+}

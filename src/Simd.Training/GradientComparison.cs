@@ -8,8 +8,9 @@ namespace Simd.Training;
 /// <param name="MaxAbsoluteDifference">Max of |a - n|.</param>
 /// <param name="RelativeError">‖a - n‖ / (‖a‖ + ‖n‖) over the tensor: the gradient-check measure that is thresholded.</param>
 /// <param name="MaxElementRelativeError">Max over elements of |a - n| / max(|a|, |n|, <see cref="GradientComparison.ElementFloor"/>): shown, not thresholded.</param>
+/// <param name="Excluded">Elements left out of every measure: their central difference straddles a ReLU kink.</param>
 public readonly record struct TensorComparison(
-    ParameterTensor Tensor, double MeanAbsoluteDifference, double MaxAbsoluteDifference, double RelativeError, double MaxElementRelativeError);
+    ParameterTensor Tensor, double MeanAbsoluteDifference, double MaxAbsoluteDifference, double RelativeError, double MaxElementRelativeError, int Excluded = 0);
 
 /// <summary>
 /// Compares a backprop gradient a with a numerical one n, tensor by tensor.
@@ -28,7 +29,8 @@ public static class GradientComparison
     public const double ElementFloor = 1e-8;
 
     /// <summary>One comparison per tensor of <paramref name="shape"/>, in buffer order.</summary>
-    public static IReadOnlyList<TensorComparison> Compare<T>(NetworkShape shape, ReadOnlySpan<T> backprop, ReadOnlySpan<T> numerical)
+    /// <param name="excluded">Empty, or [parameter count]: non-zero where an element is left out (a ReLU kink between p − h and p + h).</param>
+    public static IReadOnlyList<TensorComparison> Compare<T>(NetworkShape shape, ReadOnlySpan<T> backprop, ReadOnlySpan<T> numerical, ReadOnlySpan<byte> excluded = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var result = new List<TensorComparison>();
@@ -36,9 +38,17 @@ public static class GradientComparison
         {
             ReadOnlySpan<T> a = backprop.Slice(tensor.Offset, tensor.Length);
             ReadOnlySpan<T> n = numerical.Slice(tensor.Offset, tensor.Length);
+            ReadOnlySpan<byte> skip = excluded.IsEmpty ? default : excluded.Slice(tensor.Offset, tensor.Length);
             double sum = 0, max = 0, maxElement = 0, diffSquares = 0, aSquares = 0, nSquares = 0;
+            int left = 0;
             for (int i = 0; i < a.Length; i++)
             {
+                if (!skip.IsEmpty && skip[i] != 0)
+                {
+                    left++;
+                    continue;
+                }
+
                 double ai = double.CreateTruncating(a[i]);
                 double ni = double.CreateTruncating(n[i]);
                 double diff = Math.Abs(ai - ni);
@@ -54,7 +64,8 @@ public static class GradientComparison
             // relatively, and the absolute columns show how close to 0 they are.
             double norms = Math.Sqrt(aSquares) + Math.Sqrt(nSquares);
             double relative = norms < ElementFloor ? 0 : Math.Sqrt(diffSquares) / norms;
-            result.Add(new TensorComparison(tensor, a.Length == 0 ? 0 : sum / a.Length, max, relative, maxElement));
+            int compared = a.Length - left;
+            result.Add(new TensorComparison(tensor, compared == 0 ? 0 : sum / compared, max, relative, maxElement, left));
         }
 
         return result;

@@ -17,18 +17,34 @@ public sealed partial class MultiLayerNet<T>
     /// </summary>
     /// <param name="progress">Called on the calling thread now and then with (parameters done, parameter count); may be null.</param>
     /// <param name="cancellationToken">Checked by every worker between chunks of parameters.</param>
+    /// <param name="loss">The loss differentiated: the book's (with δ in the log), or the one backprop differentiates.</param>
+    /// <param name="kinks">When not empty ([parameter count]): 1 where the central difference straddles a ReLU kink — some
+    /// hidden unit's activation is positive at p + h and not at p − h, or the other way — so it does not measure a
+    /// derivative there; else 0. Sigmoid networks have no kinks.</param>
+    /// <param name="step">h, the book's 1e-4 by default; a gradient check in double may take a smaller one (its truncation error goes as h²).</param>
     /// <exception cref="OperationCanceledException">Cancelled; <paramref name="gradients"/> is then partly written.</exception>
     public void NumericalGradient(
         ReadOnlyMemory<T> x, ReadOnlyMemory<byte> labels, int batch, Memory<T> gradients, Action<int, int>? progress = null,
+        NumericalLoss loss = NumericalLoss.Book, Memory<byte> kinks = default, double step = BookDefaults.NumericalGradientStep,
         CancellationToken cancellationToken = default)
     {
+        if (!(step > 0 && double.IsFinite(step) && T.IsFinite(T.CreateTruncating(step)) && T.CreateTruncating(step) > T.Zero))
+        {
+            throw new ArgumentOutOfRangeException(nameof(step), step, "must be a positive finite number in T");
+        }
+
         CheckBatch(x.Length, labels.Length, batch);
         if (gradients.Length < Shape.ParameterCount)
         {
             throw new ArgumentException($"gradients needs {Shape.ParameterCount} elements", nameof(gradients));
         }
 
-        _numerical.Set(x, labels, batch, gradients, progress, cancellationToken);
+        if (!kinks.IsEmpty && kinks.Length < Shape.ParameterCount)
+        {
+            throw new ArgumentException($"kinks needs {Shape.ParameterCount} elements", nameof(kinks));
+        }
+
+        _numerical.Set(x, labels, batch, gradients, progress, loss, Activation == Activation.Relu ? kinks : default, step, cancellationToken);
         _pool.Run(_numerical);
         cancellationToken.ThrowIfCancellationRequested();
         progress?.Invoke(Shape.ParameterCount, Shape.ParameterCount);
@@ -49,9 +65,25 @@ public sealed partial class MultiLayerNet<T>
         private CancellationToken _cancellation;
         private int _batch;
         private int _next;
+        private NumericalLoss _loss;
+        private double _step;
+        private Memory<byte> _kinks;
+        private byte[][] _patterns = []; // [2 · worker + pass][batch · Σ hidden sizes]: which hidden activations are positive
 
-        public void Set(ReadOnlyMemory<T> x, ReadOnlyMemory<byte> labels, int batch, Memory<T> gradients, Action<int, int>? progress, CancellationToken cancellation)
+        public void Set(
+            ReadOnlyMemory<T> x, ReadOnlyMemory<byte> labels, int batch, Memory<T> gradients, Action<int, int>? progress,
+            NumericalLoss loss, Memory<byte> kinks, double step, CancellationToken cancellation)
         {
+            _loss = loss;
+            _step = step;
+            _kinks = kinks;
+            int patternLength = kinks.IsEmpty ? 0 : batch * network.Shape.HiddenSizes.Sum();
+            if (patternLength > 0 && (_patterns.Length < 2 * network._pool.Count || _patterns[0].Length < patternLength))
+            {
+                // Once per size, only for a gradient check that asks for kinks: never in a training step.
+                _patterns = [.. Enumerable.Range(0, 2 * network._pool.Count).Select(_ => new byte[patternLength])];
+            }
+
             _cancellation = cancellation;
             _x = x;
             _labels = labels;
@@ -69,7 +101,11 @@ public sealed partial class MultiLayerNet<T>
             ReadOnlySpan2D<T> x = _x.Span[..(_batch * network.Shape.InputSize)].AsSpan2D(_batch, network.Shape.InputSize);
             ReadOnlySpan<byte> labels = _labels.Span;
             Span<T> gradients = _gradients.Span;
-            T h = T.CreateTruncating(BookDefaults.NumericalGradientStep);
+            Span<byte> kinks = _kinks.Span;
+            int patternLength = kinks.IsEmpty ? 0 : _batch * network.Shape.HiddenSizes.Sum();
+            Span<byte> plusPattern = kinks.IsEmpty ? default : _patterns[2 * worker].AsSpan(0, patternLength);
+            Span<byte> minusPattern = kinks.IsEmpty ? default : _patterns[(2 * worker) + 1].AsSpan(0, patternLength);
+            T h = T.CreateTruncating(_step);
             T twoH = h + h;
             int reported = 0;
             while (true)
@@ -85,11 +121,15 @@ public sealed partial class MultiLayerNet<T>
                 {
                     T saved = p[i];
                     p[i] = saved + h;
-                    T lossPlus = network.LossWith(p, x, labels, worker, training: true);
+                    T lossPlus = network.LossWith(p, x, labels, worker, training: true, _loss, plusPattern);
                     p[i] = saved - h;
-                    T lossMinus = network.LossWith(p, x, labels, worker, training: true);
+                    T lossMinus = network.LossWith(p, x, labels, worker, training: true, _loss, minusPattern);
                     p[i] = saved;
                     gradients[i] = (lossPlus - lossMinus) / twoH;
+                    if (!kinks.IsEmpty)
+                    {
+                        kinks[i] = plusPattern.SequenceEqual(minusPattern) ? (byte)0 : (byte)1;
+                    }
                 }
 
                 if (worker == 0 && _progress is { } progress && start - reported >= ProgressInterval)

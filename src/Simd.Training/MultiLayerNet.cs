@@ -184,13 +184,24 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     /// The forward pass of the images <paramref name="x"/>, [rows, n_0], through every layer, layer by layer
     /// in the two scratch buffers; returns the logits, [rows, n_L], inside one of them.
     /// </summary>
-    private ReadOnlySpan2D<T> ForwardInto(ReadOnlySpan<T> parameters, ReadOnlySpan2D<T> x, Span<T> scratchA, Span<T> scratchB, bool training = false)
+    /// <param name="positive">When not empty ([rows · Σ hidden sizes], layer after layer): 1 where a hidden activation
+    /// is positive, else 0 — the pattern of ReLU's kinks a gradient check compares between p + h and p − h.</param>
+    private ReadOnlySpan2D<T> ForwardInto(ReadOnlySpan<T> parameters, ReadOnlySpan2D<T> x, Span<T> scratchA, Span<T> scratchB, bool training = false, Span<byte> positive = default)
     {
         ReadOnlySpan2D<T> input = x;
+        int recorded = 0;
         for (int l = 0; l < Shape.LayerCount; l++)
         {
             Span2D<T> output = (l % 2 == 0 ? scratchA : scratchB).AsSpan2D(x.Height, Shape.OutputsOf(l));
             AffineForward(parameters, l, input, output, training ? 0 : -1);
+            if (!positive.IsEmpty && l < Shape.LayerCount - 1)
+            {
+                foreach (T value in output.Flat())
+                {
+                    positive[recorded++] = value > T.Zero ? (byte)1 : (byte)0;
+                }
+            }
+
             input = output;
         }
 
@@ -294,13 +305,28 @@ public sealed partial class MultiLayerNet<T> : IDisposable
         }
     }
 
-    /// <summary>The whole forward pass and the book's loss (mean cross-entropy + ½λ·ΣW²), with the given parameters and worker scratch.</summary>
-    private T LossWith(ReadOnlySpan<T> parameters, ReadOnlySpan2D<T> x, ReadOnlySpan<byte> labels, int worker, bool training)
+    /// <summary>The whole forward pass and the loss (mean cross-entropy + ½λ·ΣW²), with the given parameters and worker scratch.</summary>
+    /// <param name="kind">The book's cross-entropy (δ inside the log), or the one without δ that backprop differentiates.</param>
+    /// <param name="positive">Where the hidden activations' signs are recorded (see <see cref="ForwardInto"/>), or empty.</param>
+    private T LossWith(
+        ReadOnlySpan<T> parameters, ReadOnlySpan2D<T> x, ReadOnlySpan<byte> labels, int worker, bool training,
+        NumericalLoss kind = NumericalLoss.Book, Span<byte> positive = default)
     {
         int batch = x.Height;
-        ReadOnlySpan2D<T> logits = ForwardInto(parameters, x, Workspace.WorkerScratch(worker, 0), Workspace.WorkerScratch(worker, 1), training);
+        ReadOnlySpan2D<T> logits = ForwardInto(parameters, x, Workspace.WorkerScratch(worker, 0), Workspace.WorkerScratch(worker, 1), training, positive);
         Span<T> rowLosses = Workspace.WorkerRowLosses(worker)[..batch];
-        SoftmaxCrossEntropy.Forward(Isa, logits.Flat(), labels[..batch], batch, Shape.OutputSize, rowLosses);
+        if (kind == NumericalLoss.Book)
+        {
+            SoftmaxCrossEntropy.Forward(Isa, logits.Flat(), labels[..batch], batch, Shape.OutputSize, rowLosses);
+        }
+        else
+        {
+            for (int row = 0; row < batch; row++)
+            {
+                rowLosses[row] = SoftmaxCrossEntropy.RowLossWithoutDelta(logits.GetRowSpan(row), labels[row]);
+            }
+        }
+
         T loss = SoftmaxCrossEntropy.Mean<T>(rowLosses);
         if (WeightDecayLambda == 0)
         {

@@ -215,7 +215,9 @@ public sealed class Trainer<T> : IDisposable
     /// optimizer state, steps, the sampler's random state and the next batch, and the options.
     /// </summary>
     /// <exception cref="ModelFileException">The file cannot be written.</exception>
-    public void SaveCheckpoint(string path) =>
+    /// <returns>The file written, in full (a symlink's target).</returns>
+    /// <exception cref="Files.OutputFileException">It cannot be written; the old file is untouched.</exception>
+    public string SaveCheckpoint(string path) =>
         CheckpointFile.Write(path, Network, _options, new CheckpointProgress(_iteration, _epochLoss, _epochSteps), _sampler.State, Network.Workspace.NextBatchIndices[.._options.BatchSize]);
 
     /// <summary>
@@ -284,7 +286,7 @@ public sealed class Trainer<T> : IDisposable
     {
         Workspace<T> ws = Network.Workspace;
         Network.GatherBatch(_train, batch);
-        Network.NumericalGradient(ws.BatchImagesMemory, ws.BatchLabelsMemory, batch, ws.GradientsMemory, _numericalProgress, cancellationToken);
+        Network.NumericalGradient(ws.BatchImagesMemory, ws.BatchLabelsMemory, batch, ws.GradientsMemory, _numericalProgress, cancellationToken: cancellationToken);
         T loss = Network.Loss(ws.BatchImages, ws.BatchLabels, batch);
         Network.Update(ws.Gradients, _options.Optimizer);
         return loss;

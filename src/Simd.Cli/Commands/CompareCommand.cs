@@ -76,7 +76,7 @@ internal static class CompareCommand
         try
         {
             network.NumericalGradient(x, t, settings.Batch, numerical,
-                (done, total) => progress.Report("numerical gradient", done, total, "parameters"), cancellationToken);
+                (done, total) => progress.Report("numerical gradient", done, total, "parameters"), cancellationToken: cancellationToken);
         }
         finally
         {

@@ -28,7 +28,7 @@ internal static class EvalCommand
         model.AddTo(command);
         command.SetAction((parseResult, cancellationToken) =>
         {
-            LoadedModel loaded = model.Open(parseResult); // before the data: a bad file fails at once
+            LoadedModel loaded = model.Open(parseResult, cancellationToken); // before the data: a bad file fails at once
             IsaPath path = CommonOptions.ResolveIsa(parseResult.GetValue(isa));
             TextWriter output = parseResult.InvocationConfiguration.Output;
             MnistData mnist = DataAccess.Load(parseResult.GetValue(data), parseResult.InvocationConfiguration.Error, cancellationToken);
@@ -98,12 +98,12 @@ internal static class EvalCommand
             {
                 writer.WriteStartObject(name);
                 writer.WriteNumber("images", e.Count);
-                writer.WriteNumber("loss", e.Loss);
-                writer.WriteNumber("accuracy", e.Accuracy);
+                JsonNumbers.Write(writer, "loss", e.Loss);
+                JsonNumbers.Write(writer, "accuracy", e.Accuracy);
                 writer.WriteStartArray("class_accuracy");
                 for (int c = 0; c < e.ClassCount; c++)
                 {
-                    writer.WriteNumberValue(e.AccuracyOf(c));
+                    JsonNumbers.WriteValue(writer, e.AccuracyOf(c));
                 }
 
                 writer.WriteEndArray();

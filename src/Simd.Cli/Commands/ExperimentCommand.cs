@@ -4,6 +4,7 @@ using System.Text;
 using Simd.Kernels;
 using Simd.Mnist;
 using Simd.Training;
+using Simd.Training.Files;
 
 namespace Simd.Cli.Commands;
 
@@ -40,12 +41,12 @@ internal static class ExperimentCommand
                 result.AddError($"unknown experiment '{value}' (one of {string.Join(", ", Scripts.Keys)})");
             }
         });
-        var output = new Option<string>("--out")
+        Option<string> output = CommonOptions.NonEmptyPath(new Option<string>("--out")
         {
             Description = "Directory for the CSV files and the SVG figure (created if missing).",
             DefaultValueFactory = _ => "experiments",
             HelpName = "DIR",
-        };
+        }, "a directory");
         var quick = new Option<bool>("--quick")
         {
             Description = "A tenth of the iterations, epochs and trials: a quick look (and the tests' setting), not the book's numbers.",
@@ -73,6 +74,8 @@ internal static class ExperimentCommand
             {
                 throw new UsageException($"--out {directory}: cannot create the directory: {e.Message}");
             }
+
+            TrainFiles.Probe("--out", directory); // before any run: a directory that takes no files fails now
 
             TextWriter writer = parseResult.InvocationConfiguration.Output;
             MnistData mnist = DataAccess.Load(parseResult.GetValue(data), parseResult.InvocationConfiguration.Error, cancellationToken);
@@ -237,11 +240,11 @@ internal static class ExperimentCommand
         }
 
         string summary = Path.Combine(context.Directory, "hyperparameters.csv");
-        File.WriteAllLines(summary, [
+        OutputFile.WriteText(summary, string.Join('\n', (string[])[
             "trial,lr,weight_decay,val_acc,train_acc",
             .. results.Select(r => string.Create(CultureInfo.InvariantCulture,
                 $"{r.Run.Label.Split(' ')[1]},{r.Lr:R},{r.Decay:R},{r.Run.Evaluations[^1].TestAccuracy:R},{r.Run.Evaluations[^1].TrainAccuracy:R}")),
-        ]);
+        ]) + "\n");
         context.Figure([.. best.Take(5).Select(b => b.Run)]);
     }
 
@@ -292,7 +295,7 @@ internal static class ExperimentCommand
         chart.Draw(svg, 0, 0, 600, 420);
         svg.Append("</svg>\n");
         string file = Path.Combine(context.Directory, "batchnorm.svg");
-        File.WriteAllText(file, svg.ToString(), new UTF8Encoding(false));
+        OutputFile.WriteText(file, svg.ToString());
         context.Writer.WriteLine($"wrote {file} and {2 * scales} CSV files of metrics");
     }
 
@@ -354,7 +357,7 @@ internal static class ExperimentCommand
 
         context.Writer.Write(table.ToString());
         string file = Path.Combine(context.Directory, "activations.svg");
-        File.WriteAllText(file, HistogramGrid([.. cases.Select(k => k.Label)], histograms), new UTF8Encoding(false));
+        OutputFile.WriteText(file, HistogramGrid([.. cases.Select(k => k.Label)], histograms));
         context.Writer.WriteLine($"wrote {file}");
     }
 
@@ -492,8 +495,17 @@ internal static class ExperimentCommand
         public List<Run> TrainAll(IReadOnlyList<RunSpec> specs)
         {
             var runs = new Run[specs.Count];
-            Parallel.For(0, specs.Count, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken },
-                i => runs[i] = Train(specs[i] with { Options = specs[i].Options with { Threads = 1 } }));
+            try
+            {
+                Parallel.For(0, specs.Count, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken },
+                    i => runs[i] = Train(specs[i] with { Options = specs[i].Options with { Threads = 1 } }));
+            }
+            catch (AggregateException e)
+            {
+                // One run's failure (a full disk, Ctrl+C) is the experiment's: its own one line, not a list.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+            }
+
             foreach (Run run in runs.Where((_, i) => !specs[i].Quiet || runs[i].Diverged))
             {
                 writer.WriteLine(run.Summary);
@@ -509,7 +521,7 @@ internal static class ExperimentCommand
             (string label, TrainingOptions options) = (spec.Label, spec.Options);
             var run = new Run(label, [], []);
             string file = Path.Combine(directory, $"{name}-{FileName(label)}.csv");
-            using (MetricsFile metrics = MetricsFile.Open(file, append: false))
+            using (MetricsFile metrics = MetricsFile.Open(file, append: false, failed: _ => { }))
             using (var trainer = new Trainer<float>(options, Data(spec.Train), Data(spec.Test), isa))
             {
                 trainer.StepLosses = (first, losses) =>
@@ -533,6 +545,12 @@ internal static class ExperimentCommand
                     run.Diverged = true;
                     run.Summary = $"  {label}: {e.Message}";
                 }
+
+                metrics.Flush();
+                if (metrics.Failure is { } failure)
+                {
+                    throw new OutputFileException($"{file}: cannot write: {OutputFile.WriteFailure(failure)}", failure);
+                }
             }
 
             return run;
@@ -543,7 +561,7 @@ internal static class ExperimentCommand
         {
             RunMetrics[] metrics = [.. runs.Select(r => MetricsFile.Read(Path.Combine(directory, $"{name}-{FileName(r.Label)}.csv")) with { Name = r.Label })];
             string svg = Path.Combine(directory, $"{name}.svg");
-            File.WriteAllText(svg, PlotCommand.Render(metrics), new UTF8Encoding(false));
+            OutputFile.WriteText(svg, PlotCommand.Render(metrics));
             writer.WriteLine($"wrote {svg} and {runs.Count} CSV file{(runs.Count == 1 ? "" : "s")} of metrics");
         }
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Simd.Cli.Plotting;
+using Simd.Training.Files;
 
 namespace Simd.Cli.Commands;
 
@@ -16,17 +17,17 @@ internal static class PlotCommand
 
     public static Command Create()
     {
-        var files = new Argument<string[]>("METRICS")
+        Argument<string[]> files = CommonOptions.NonEmptyPaths(new Argument<string[]>("METRICS")
         {
             Description = "Metrics files written by 'simd train --metrics' (.csv or .jsonl); each is one run, named by its file name.",
             Arity = ArgumentArity.OneOrMore,
-        };
-        var output = new Option<string>("--output", "-o")
+        });
+        Option<string> output = CommonOptions.NonEmptyPath(new Option<string>("--output", "-o")
         {
             Description = "The SVG file to write.",
             DefaultValueFactory = _ => "curves.svg",
             HelpName = "FILE",
-        };
+        }, "a file");
         var command = new Command("plot",
             "Draw the book's learning curves as SVG: the loss of every iteration (fig. 4-11) and train/test accuracy per epoch " +
             "(fig. 4-12), one line per run (train solid, test dashed), with a legend.")
@@ -35,28 +36,25 @@ internal static class PlotCommand
         };
         command.SetAction(parseResult =>
         {
-            RunMetrics[] runs = [.. parseResult.GetValue(files)!.Select(MetricsFile.Read)];
-            string target = Path.GetFullPath(parseResult.GetValue(output)!);
+            string target;
+            try
+            {
+                target = OutputFile.Target(parseResult.GetValue(output)!); // before reading: a bad --output fails at once
+            }
+            catch (OutputFileException e)
+            {
+                throw new UsageException($"--output {e.Message}");
+            }
+
             if (!target.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
             {
                 throw new UsageException($"--output {target}: the name must end in .svg");
             }
 
-            string svg = Render(runs);
-            string temporary = $"{target}.tmp-{Environment.ProcessId}";
-            try
-            {
-                File.WriteAllText(temporary, svg, new UTF8Encoding(false));
-                File.Move(temporary, target, overwrite: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                File.Delete(temporary);
-                throw new UsageException($"--output {target}: cannot write: {e.Message}");
-            }
-
+            RunMetrics[] runs = [.. parseResult.GetValue(files)!.Select(MetricsFile.Read)];
+            string written = OutputFile.WriteText(target, Render(runs));
             parseResult.InvocationConfiguration.Output.WriteLine(
-                $"wrote {target}: {runs.Length} run{(runs.Length == 1 ? "" : "s")}, {runs.Sum(r => r.Steps.Count)} steps, {runs.Sum(r => r.Evaluations.Count)} evaluations");
+                $"wrote {written}: {runs.Length} run{(runs.Length == 1 ? "" : "s")}, {runs.Sum(r => r.Steps.Count)} steps, {runs.Sum(r => r.Evaluations.Count)} evaluations");
             return ExitCodes.Success;
         });
         return command;

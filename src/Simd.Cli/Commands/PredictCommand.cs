@@ -6,6 +6,7 @@ using System.Text.Json;
 using Simd.Kernels;
 using Simd.Mnist;
 using Simd.Training;
+using Simd.Training.Files;
 using StbImageSharp;
 
 namespace Simd.Cli.Commands;
@@ -19,19 +20,24 @@ internal static class PredictCommand
     /// <summary>Larger pictures are refused before they are decoded (a digit needs far fewer pixels).</summary>
     public const int MaxPixels = 4096 * 4096;
 
+    /// <summary>Larger files are refused before they are read: a 4096 x 4096 picture of a digit takes far less, compressed.</summary>
+    public const long MaxPictureBytes = 64L << 20;
+
     public static Command Create()
     {
         var model = new ModelOptions();
-        var images = new Argument<string[]>("IMAGE")
+        Argument<string[]> images = CommonOptions.NonEmptyPaths(new Argument<string[]>("IMAGE")
         {
             Description = "Pictures of one digit each: PNG, JPEG, BMP or binary PGM (P5), any size, dark on light or light on dark.",
             Arity = ArgumentArity.ZeroOrMore,
-        };
+        });
         var index = new Option<int?>("--index")
         {
             Description = "Predict MNIST image N (from 0) of --set instead of a picture, and show its label.",
             HelpName = "N",
         };
+        index.CustomParser = result => CommonOptions.ParseToken<int>(result, "--index", "a whole number, 0 or more", text =>
+            int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : null);
         Option<string> set = CommonOptions.Choice("--set", "test", "The MNIST set --index reads: test or train.", "test", "train");
         Option<string?> data = CommonOptions.Data();
         Option<bool> json = CommonOptions.Json();
@@ -54,7 +60,7 @@ internal static class PredictCommand
                     : "give IMAGE files or --index N, not both");
             }
 
-            LoadedModel loaded = model.Open(parseResult);
+            LoadedModel loaded = model.Open(parseResult, cancellationToken);
             var inputs = new List<Input>();
             if (mnistIndex is { } n)
             {
@@ -92,14 +98,27 @@ internal static class PredictCommand
     public static Input FromPicture(string path)
     {
         string full = Path.GetFullPath(path);
+        FileKind kind = FileKinds.Of(full);
+        if (kind != FileKind.Regular)
+        {
+            throw new InputDataException($"{full}: {(kind == FileKind.Directory ? "is a directory, not a picture" : FileKinds.Describe(kind))}");
+        }
+
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(full);
+            using var file = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read);
+            if (file.Length > MaxPictureBytes)
+            {
+                throw new InputDataException($"{full}: {file.Length:N0} bytes is more than a picture of a digit needs (at most {MaxPictureBytes:N0})");
+            }
+
+            bytes = new byte[file.Length];
+            file.ReadExactly(bytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new InputDataException($"{full}: {(Directory.Exists(full) ? "is a directory, not a picture" : File.Exists(full) ? e.Message : "no such file")}");
+            throw new InputDataException($"{full}: cannot read: {e.Message}");
         }
 
         (byte[] gray, int width, int height) = Decode(full, bytes);
@@ -120,7 +139,9 @@ internal static class PredictCommand
 
     /// <summary>
     /// 8-bit grayscale of a picture: Netpbm graymaps (P5, P2) by <see cref="Pgm"/>, everything else by
-    /// StbImageSharp (PNG, JPEG, BMP, GIF, TGA, PSD), after its header says the size is sensible.
+    /// StbImageSharp (PNG, JPEG, BMP, GIF, TGA, PSD), after its header says the size is sensible. A picture with
+    /// an alpha channel (a digit drawn on a transparent background, as drawing programs export) is composited
+    /// over white first, as a viewer shows it.
     /// </summary>
     private static (byte[] Gray, int Width, int Height) Decode(string full, byte[] bytes)
     {
@@ -136,27 +157,107 @@ internal static class PredictCommand
             }
         }
 
+        string format = FormatName(bytes);
+        if (format == "PNG" && PngDamage(bytes) is { } damage)
+        {
+            // Checked before StbImageSharp sees it: it allocates what a chunk's length claims (a flipped bit: 1 GiB).
+            throw new InputDataException($"{full}: a damaged PNG: {damage}");
+        }
+
         ImageInfo? info = ImageInfo.FromStream(new MemoryStream(bytes));
-        if (info is not { } header || header.Width < 1 || header.Height < 1)
+        (long width, long height) = info is { } header ? (header.Width, header.Height) : PngSize(bytes);
+        if (width < 1 || height < 1)
         {
-            throw new InputDataException($"{full}: not a picture simd can read (PNG, JPEG, BMP or PGM)");
+            throw new InputDataException(format == "picture"
+                ? $"{full}: not a picture simd can read (PNG, JPEG, BMP or PGM)"
+                : $"{full}: a damaged {format}: its header gives no size");
         }
 
-        if ((long)header.Width * header.Height > MaxPixels)
+        if (width * height > MaxPixels)
         {
-            throw new InputDataException($"{full}: {header.Width}x{header.Height} pixels is more than a digit needs (at most {MaxPixels:N0} pixels)");
+            throw new InputDataException($"{full}: {width}x{height} pixels is more than a digit needs (at most {MaxPixels:N0} pixels)");
         }
 
+        bool alpha = info?.ColorComponents is ColorComponents.GreyAlpha or ColorComponents.RedGreenBlueAlpha;
         try
         {
-            ImageResult image = ImageResult.FromMemory(bytes, ColorComponents.Grey);
-            return (image.Data, image.Width, image.Height);
+            ImageResult image = ImageResult.FromMemory(bytes, alpha ? ColorComponents.GreyAlpha : ColorComponents.Grey);
+            return (alpha ? OverWhite(image.Data, image.Width * image.Height) : image.Data, image.Width, image.Height);
         }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or NotSupportedException or InvalidDataException)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or NotSupportedException or InvalidDataException or NullReferenceException or OverflowException)
         {
-            throw new InputDataException($"{full}: a damaged or unsupported picture: {e.Message}");
+            // StbImageSharp's reasons are terse ("no SOI" from the JPEG decoder it tries last, sometimes empty or NUL
+            // bytes): say what the file is first, and its reason only where it means something.
+            string reason = Printable.Value(e.Message.Trim('\0', ' '));
+            bool meaningful = reason.Length > 0 && (format == "JPEG" || reason != "no SOI");
+            throw new InputDataException($"{full}: a damaged {format}: its data cannot be decoded ({(meaningful ? reason : "cut short or corrupt")})");
         }
     }
+
+    /// <summary>Gray and alpha pairs composited over white: gray · a + 255 · (1 − a), rounded.</summary>
+    private static byte[] OverWhite(byte[] grayAlpha, int pixels)
+    {
+        var gray = new byte[pixels];
+        for (int i = 0; i < pixels; i++)
+        {
+            int value = grayAlpha[2 * i], alpha = grayAlpha[(2 * i) + 1];
+            gray[i] = (byte)(((value * alpha) + (255 * (255 - alpha)) + 127) / 255);
+        }
+
+        return gray;
+    }
+
+    /// <summary>The format its first bytes say, for messages: "PNG", "JPEG", "BMP", "GIF", or "picture".</summary>
+    private static string FormatName(ReadOnlySpan<byte> bytes) => bytes switch
+    {
+        [0x89, (byte)'P', (byte)'N', (byte)'G', ..] => "PNG",
+        [0xFF, 0xD8, ..] => "JPEG",
+        [(byte)'B', (byte)'M', ..] => "BMP",
+        [(byte)'G', (byte)'I', (byte)'F', (byte)'8', ..] => "GIF",
+        _ => "picture",
+    };
+
+    /// <summary>
+    /// What is wrong with a PNG's chunks, or null: every chunk (length, type, data, CRC-32 of type and data) must lie
+    /// inside the file and match its CRC, up to IEND.
+    /// </summary>
+    private static string? PngDamage(ReadOnlySpan<byte> bytes)
+    {
+        const int Signature = 8, ChunkOverhead = 12;
+        for (int at = Signature; ; )
+        {
+            if (bytes.Length - at < ChunkOverhead)
+            {
+                return "the file is cut short (no IEND chunk)";
+            }
+
+            uint length = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes[at..]);
+            string type = Printable.Value(Encoding.Latin1.GetString(bytes.Slice(at + 4, 4)));
+            if (length > bytes.Length - at - ChunkOverhead)
+            {
+                return $"chunk '{type}' claims {length:N0} bytes, past the end of the file (cut short or corrupt)";
+            }
+
+            ReadOnlySpan<byte> typeAndData = bytes.Slice(at + 4, 4 + (int)length);
+            if (System.IO.Hashing.Crc32.HashToUInt32(typeAndData) != System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes[(at + 8 + (int)length)..]))
+            {
+                return $"chunk '{type}': CRC mismatch (the file is damaged)";
+            }
+
+            if (type == "IEND")
+            {
+                return null;
+            }
+
+            at += ChunkOverhead + (int)length;
+        }
+    }
+
+    /// <summary>A PNG's size from its IHDR chunk (StbImageSharp gives no header for pictures past its own limits); (0, 0) if none.</summary>
+    private static (long Width, long Height) PngSize(ReadOnlySpan<byte> bytes) =>
+        FormatName(bytes) == "PNG" && bytes.Length >= 24 && bytes[12..16].SequenceEqual("IHDR"u8)
+            ? (System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes[16..]), System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes[20..]))
+            : (0, 0);
 
     /// <summary>28 x 28 pixels as 14 lines of half blocks (each character two pixels, one above the other), framed.</summary>
     public static string Art(ReadOnlySpan<byte> pixels)
@@ -190,7 +291,7 @@ internal static class PredictCommand
             Input input = inputs[i];
             int[] top = Top(probabilities[i]);
             text.AppendLine();
-            text.AppendLine(inv, $"{input.Name}: {input.Description}");
+            text.AppendLine(inv, $"{Printable.Line(input.Name)}: {input.Description}");
             text.Append(Art(input.Pixels));
             string verdict = input.Label is { } label ? (top[0] == label ? " (correct)" : $" (wrong: the label is {label})") : "";
             text.AppendLine(inv, $"prediction: {top[0]}{verdict}   top three: {string.Join(", ", top.Take(3).Select(c => $"{c} {probabilities[i][c]:F3}"))}");
@@ -225,7 +326,7 @@ internal static class PredictCommand
                 {
                     writer.WriteStartObject();
                     writer.WriteNumber("digit", c);
-                    writer.WriteNumber("probability", probabilities[i][c]);
+                    JsonNumbers.Write(writer, "probability", probabilities[i][c]);
                     writer.WriteEndObject();
                 }
 
@@ -233,7 +334,7 @@ internal static class PredictCommand
                 writer.WriteStartArray("probabilities");
                 foreach (double p in probabilities[i])
                 {
-                    writer.WriteNumberValue(p);
+                    JsonNumbers.WriteValue(writer, p);
                 }
 
                 writer.WriteEndArray();

@@ -4,6 +4,7 @@ using System.Numerics;
 using Simd.Kernels;
 using Simd.Mnist;
 using Simd.Training;
+using Simd.Training.Files;
 using Simd.Training.Models;
 
 namespace Simd.Cli.Commands;
@@ -68,7 +69,7 @@ internal static class TrainCommand
             };
             IsaPath path = CommonOptions.ResolveIsa(parseResult.GetValue(isa));
             Precision chosen = CommonOptions.ParsePrecision(parseResult.GetValue(precision)!);
-            Checkpoint? resumeFrom = files.ReadResume(parseResult);
+            Checkpoint? resumeFrom = files.ReadResume(parseResult, cancellationToken);
             if (resumeFrom is not null)
             {
                 // The checkpoint's options decide the numbers; options given again must agree with them.
@@ -102,7 +103,7 @@ internal static class TrainCommand
             // Before the data is loaded: a run that cannot fit is refused at once.
             NetworkLimits.Check(chosen, spec, options.BatchSize, options.Threads, "--batch");
 
-            TrainOutputs outputs = files.Prepare(parseResult, resumeFrom); // before the data: a path that cannot be written fails at once
+            using TrainOutputs outputs = files.Prepare(parseResult, resumeFrom); // before the data: a path that cannot be written fails at once
             string? dataOption = parseResult.GetValue(data);
             MnistData mnist = DataAccess.Load(dataOption, error, cancellationToken);
             output.WriteLine($"data: {DataAccess.Describe(dataOption, mnist)}");
@@ -158,11 +159,24 @@ internal static class TrainCommand
             }
             catch (ArgumentException e)
             {
-                throw new UsageException($"--resume {checkpoint.Model.Path}: {e.Message}");
+                // The run's options are the checkpoint's own, so what does not fit is in the file.
+                throw new ModelFileException($"{checkpoint.Model.Path}: {e.Message}", e);
             }
         }
 
-        using MetricsFile? metrics = outputs.Metrics is { } metricsPath ? MetricsFile.Open(metricsPath, append: outputs.ResumeFrom is not null) : null;
+        // An output that fails mid-run (a full disk, a file-size limit) stops the run as Ctrl+C does, at the end of a
+        // step, and the run is kept in a checkpoint: nothing trained is lost.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        string? failure = null;
+        void Fail(string message)
+        {
+            failure ??= message;
+            stop.Cancel();
+        }
+
+        using MetricsFile? metrics = outputs.Metrics is { } metricsPath
+            ? MetricsFile.Open(metricsPath, append: outputs.ResumeFrom is not null, e => Fail($"--metrics {metricsPath}: cannot write: {OutputFile.WriteFailure(e)}"))
+            : null;
 
         string precision = typeof(T) == typeof(float) ? "single" : "double";
         output.WriteLine(
@@ -184,9 +198,16 @@ internal static class TrainCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{(row.AfterLastStep ? "end" : row.Epoch.ToString(CultureInfo.InvariantCulture)),5} {row.Iteration,6} {row.GradientSeconds,15:F6} {row.Loss,8:F4} {row.TrainAccuracy,11:F4} {row.TestAccuracy,10:F4}"));
             metrics?.WriteEvaluation(row);
-            if (outputs.CheckpointFile is { } checkpointFile)
+            if (outputs.CheckpointFile is { } checkpointFile && failure is null)
             {
-                trainer.SaveCheckpoint(checkpointFile);
+                try
+                {
+                    trainer.SaveCheckpoint(checkpointFile);
+                }
+                catch (OutputFileException e)
+                {
+                    Fail($"--checkpoint {e.Message}");
+                }
             }
         };
         if (metrics is not null)
@@ -201,23 +222,26 @@ internal static class TrainCommand
         TrainingResult result;
         try
         {
-            result = trainer.Run(cancellationToken);
+            result = trainer.Run(stop.Token);
         }
         catch (OperationCanceledException)
         {
             stepProgress.Dispose();
             progress.Done();
-            // Ctrl+C: the step under way has finished (or, in a numerical gradient, was undone); keep the run.
-            if (outputs.InterruptCheckpoint is { } where)
+            // Ctrl+C or a failed output: the step under way has finished (or, in a numerical gradient, was undone); keep the run.
+            (string? written, string? problem) = outputs.InterruptCheckpoint is { } where || failure is not null
+                ? SaveOrRescue(outputs.InterruptCheckpoint, outputs.Metrics, trainer.SaveCheckpoint)
+                : (null, null);
+            string kept = written is not null
+                ? $"checkpoint written to {written}{(problem is null ? "" : $" ({problem})")} (continue with: simd train --resume {written})"
+                : problem is not null ? $"no checkpoint could be written: {problem}" : "no checkpoint was requested (--checkpoint DIR or --save FILE keeps one)";
+            if (failure is not null)
             {
-                trainer.SaveCheckpoint(where);
-                error.WriteLine($"simd: interrupted at iteration {trainer.Iteration}; checkpoint written to {where} (continue with: simd train --resume {where})");
-            }
-            else
-            {
-                error.WriteLine($"simd: interrupted at iteration {trainer.Iteration}; no checkpoint was requested (--checkpoint DIR or --save FILE keeps one)");
+                error.WriteLine($"simd: {Printable.Line(failure)}; training stopped at iteration {trainer.Iteration}; {Printable.Line(kept)}");
+                return ExitCodes.DataError;
             }
 
+            error.WriteLine($"simd: interrupted at iteration {trainer.Iteration}; {Printable.Line(kept)}");
             return ExitCodes.Interrupted;
         }
         finally
@@ -237,13 +261,58 @@ internal static class TrainCommand
                 $"allocated in steps 1-{result.Iterations - 1}: {result.SteadyAllocatedBytes} bytes (whole process, GC.GetTotalAllocatedBytes; evaluation and output excluded)"));
         }
 
+        metrics?.Flush();
+        int code = ExitCodes.Success;
         if (outputs.Save is { } save)
         {
-            ModelFile.Save(save, trainer.Network, CheckpointFile.OptionsLine(options));
-            output.WriteLine($"saved: {save}");
+            (string? written, string? problem) = SaveOrRescue(save, null, path => ModelFile.Save(path, trainer.Network, CheckpointFile.OptionsLine(options)));
+            if (problem is null)
+            {
+                output.WriteLine($"saved: {written}");
+            }
+            else
+            {
+                error.WriteLine(Printable.Line(written is not null
+                    ? $"simd: {problem}; the trained network was written to {written} instead"
+                    : $"simd: {problem}; the trained network could not be kept"));
+                code = ExitCodes.DataError;
+            }
         }
 
-        return ExitCodes.Success;
+        if (failure is not null)
+        {
+            // The run finished, but its metrics file failed on the last write.
+            error.WriteLine($"simd: {Printable.Line(failure)}");
+            code = ExitCodes.DataError;
+        }
+
+        return code;
+    }
+
+    /// <summary>
+    /// Writes with <paramref name="save"/> to <paramref name="target"/>; when that fails (or there is none), to a rescue
+    /// place beside it or in $TMPDIR (<see cref="OutputFile.Rescue"/>), named after <paramref name="target"/> or else
+    /// after <paramref name="besideFile"/>.
+    /// </summary>
+    /// <returns>The file written (null: none), and why the target itself was not (null: it was).</returns>
+    private static (string? Written, string? Problem) SaveOrRescue(string? target, string? besideFile, Func<string, string> save)
+    {
+        string? problem = null;
+        if (target is not null)
+        {
+            try
+            {
+                return (save(target), null);
+            }
+            catch (OutputFileException e)
+            {
+                problem = e.Message;
+            }
+        }
+
+        string name = target ?? Path.ChangeExtension(besideFile ?? Path.Combine(Environment.CurrentDirectory, "simd"), null) + ".checkpoint.npz";
+        string? rescued = OutputFile.Rescue(name, save, out string? reason);
+        return (rescued, rescued is null ? $"{problem ?? reason}; nor could it be written beside it or in {Path.GetTempPath()}: {reason}" : problem);
     }
 
     private static string Name(GradientMethod method) => method == GradientMethod.Numerical ? "numerical" : "backprop";

@@ -92,25 +92,52 @@ internal sealed class SvgChart
         svg.Append("</g>\n");
     }
 
-    /// <summary>Round tick values covering [min, max] (widened to them), about five of them.</summary>
+    /// <summary>The most ticks an axis gets, whatever the range.</summary>
+    private const int MaxTicks = 12;
+
+    /// <summary>
+    /// Round tick values covering [min, max] (widened to them), about five of them, and never more than
+    /// <see cref="MaxTicks"/>: a range of zero or a few ulps (a loss that never changed) is first widened around
+    /// its middle, and one that doubles cannot step through (infinite, NaN) becomes [0, 1].
+    /// </summary>
     public static double[] Ticks(ref double min, ref double max)
     {
-        if (!(max > min))
+        if (!double.IsFinite(min) || !double.IsFinite(max) || min > max)
         {
-            (min, max) = (min - 0.5, max + 0.5);
+            (min, max) = (0, 1);
         }
 
-        double raw = (max - min) / 5, magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
+        double magnitudeOfValues = Math.Max(Math.Abs(min), Math.Abs(max));
+        if (!(max - min > magnitudeOfValues * 1e-9))
+        {
+            double middle = (min / 2) + (max / 2), half = magnitudeOfValues == 0 ? 0.5 : magnitudeOfValues * 0.05;
+            (min, max) = (middle - half, middle + half);
+        }
+
+        double raw = ((max / 5) - (min / 5)), magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
         double step = (raw / magnitude) switch { < 1.5 => 1, < 3 => 2, < 7 => 5, _ => 10 } * magnitude;
-        min = Math.Floor((min / step) + 1e-9) * step;
-        max = Math.Ceiling((max / step) - 1e-9) * step;
-        var ticks = new List<double>();
-        for (double t = min; t <= max + (step / 2); t += step)
+        double first = Snap(min / step, Math.Floor) * step, last = Snap(max / step, Math.Ceiling) * step;
+        double count = Math.Round((last / step) - (first / step));
+        if (!double.IsFinite(step) || step <= 0 || !double.IsFinite(first) || !double.IsFinite(last) || !(count is >= 1 and <= MaxTicks))
         {
-            ticks.Add(Math.Round(t / step) * step);
+            return [min, max]; // no round steps fit (values near the ends of the doubles): the ends themselves
         }
 
-        return [.. ticks];
+        (min, max) = (first, last);
+        var ticks = new double[(int)count + 1];
+        for (int i = 0; i < ticks.Length; i++)
+        {
+            ticks[i] = Math.Round((first / step) + i) * step;
+        }
+
+        return ticks;
+    }
+
+    /// <summary>A quotient rounded the given way, unless it is a whole number but for rounding (3.0000000001 stays 3).</summary>
+    private static double Snap(double quotient, Func<double, double> round)
+    {
+        double nearest = Math.Round(quotient);
+        return Math.Abs(quotient - nearest) <= 1e-9 * Math.Max(1, Math.Abs(quotient)) ? nearest : round(quotient);
     }
 
     public static string Escape(string text) =>

@@ -80,6 +80,23 @@ public static class SoftmaxCrossEntropy
         return -T.Log(yt + T.CreateTruncating(Delta));
     }
 
+    /// <summary>
+    /// One row's −log y[t] without the book's δ, as logsumexp(z) − z[t]: the function whose gradient (y − onehot(t))
+    /// backprop computes, for a gradient check with no δ / y[t] floor (scalar: a check, not a training path).
+    /// </summary>
+    public static T RowLossWithoutDelta<T>(ReadOnlySpan<T> z, int label)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T max = RowMax(z);
+        T sum = T.Zero;
+        foreach (T zj in z)
+        {
+            sum += T.Exp(zj - max);
+        }
+
+        return T.Log(sum) + max - z[label];
+    }
+
     /// <summary>Scalar reference for one row: writes (y - onehot(t)) / batchSize to dz, returns the row's loss.</summary>
     public static T RowReference<T>(ReadOnlySpan<T> z, int label, int batchSize, Span<T> dz)
         where T : unmanaged, IFloatingPointIeee754<T>

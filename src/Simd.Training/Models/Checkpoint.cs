@@ -40,12 +40,12 @@ public static class CheckpointFile
     public static bool IsCheckpointArray(string name) => Names.Contains(name);
 
     /// <summary>Writes a trainer's state to <paramref name="path"/>, replacing it atomically.</summary>
-    internal static void Write<T>(string path, MultiLayerNet<T> network, TrainingOptions options, CheckpointProgress progress, ulong[] sampler, ReadOnlySpan<int> nextBatch)
+    internal static string Write<T>(string path, MultiLayerNet<T> network, TrainingOptions options, CheckpointProgress progress, ulong[] sampler, ReadOnlySpan<int> nextBatch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         string text = OptionsText(options);
         int p = network.Shape.ParameterCount;
-        Npz.Write(path,
+        return Npz.Write(path,
         [
             .. ModelFile.ParameterArrays(network),
             .. ModelFile.MetadataArrays(network, OptionsLine(options)),
@@ -63,9 +63,10 @@ public static class CheckpointFile
 
     /// <summary>Reads and checks a checkpoint: a valid model, and every checkpoint array present and consistent with it.</summary>
     /// <exception cref="ModelFileException">One line naming the file and what is wrong or missing.</exception>
-    public static Checkpoint Read(string path)
+    /// <param name="cancellationToken">Checked while the file is read (Ctrl+C during a long load).</param>
+    public static Checkpoint Read(string path, CancellationToken cancellationToken = default)
     {
-        Model model = ModelFile.Parse(path, Npz.Read(path), IsCheckpointArray);
+        Model model = ModelFile.Parse(path, Npz.Read(path, ModelFile.Refusal(IsCheckpointArray), cancellationToken), IsCheckpointArray);
         string file = model.Path;
         NpyArray Get(string name) => model.Metadata.TryGetValue(name, out NpyArray? array)
             ? array
@@ -75,6 +76,39 @@ public static class CheckpointFile
         if (!options.HiddenSizes.SequenceEqual(model.Shape.HiddenSizes))
         {
             throw new ModelFileException($"{file}: its options give hidden layers {string.Join(",", options.HiddenSizes)} but its weights {string.Join(",", model.Shape.HiddenSizes)}");
+        }
+
+        // Every array the options imply, both ways, and the model's own metadata agreeing with the options:
+        // resume takes one, eval and predict the other.
+        if (options.BatchNorm != model.Shape.BatchNorm)
+        {
+            throw new ModelFileException(options.BatchNorm
+                ? $"{file}: its options say batchnorm=true but it holds no gamma and beta arrays"
+                : $"{file}: its options say batchnorm=false but it holds gamma and beta arrays");
+        }
+
+        if (model.Activation is { } activation && activation != options.Activation)
+        {
+            throw new ModelFileException($"{file}: {ModelFile.ActivationName} says {Name(activation)} but its options say activation={Name(options.Activation)}");
+        }
+
+        if (model.Dropout != options.Dropout)
+        {
+            throw new ModelFileException(string.Create(CultureInfo.InvariantCulture,
+                $"{file}: {ModelFile.DropoutName} says {model.Dropout:R} but its options say dropout={options.Dropout:R}"));
+        }
+
+        if (model.Precision == Precision.Single)
+        {
+            OptimizerSettings o = options.Optimizer;
+            foreach ((string key, double value) in (ReadOnlySpan<(string, double)>)[("lr", o.LearningRate), ("momentum", o.Momentum), ("decay_rate", o.DecayRate), ("beta1", o.Beta1), ("beta2", o.Beta2), ("weight_decay", options.WeightDecay)])
+            {
+                if (!float.IsFinite((float)value))
+                {
+                    throw new ModelFileException(string.Create(CultureInfo.InvariantCulture,
+                        $"{file}: {TrainingName} has {key}={value:R}, which is infinite in the run's single precision"));
+                }
+            }
         }
 
         long iteration = Scalar(file, Get(IterationName));
@@ -104,6 +138,8 @@ public static class CheckpointFile
             {
                 throw new ModelFileException($"{file}: {state.Name} holds {state.Descr} {state.ShapeText}; the optimizer state is ({model.Shape.ParameterCount},) of {model.Parameters[0].Descr}");
             }
+
+            ModelFile.CheckFinite(file, state);
         }
 
         return new Checkpoint(model, options, new CheckpointProgress((int)iteration, epochLoss, (int)epochSteps), updates, sampler, nextBatch, state1, state2);
@@ -204,6 +240,8 @@ public static class CheckpointFile
 
         return options;
     }
+
+    private static string Name(Activation activation) => activation == Activation.Relu ? "relu" : "sigmoid";
 
     private static string Text(string file, NpyArray array) => array.Type == NpyType.Unicode && array.Shape.Count == 0
         ? array.ToText()

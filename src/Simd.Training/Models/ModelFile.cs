@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
+using Simd.Training.Files;
 
 namespace Simd.Training.Models;
 
@@ -69,12 +71,30 @@ public static partial class ModelFile
     }
 
     /// <summary>Saves the network's parameters and metadata to <paramref name="path"/> (atomically).</summary>
-    public static void Save<T>(string path, MultiLayerNet<T> network, string options = "")
+    /// <returns>The file written, in full (a symlink's target).</returns>
+    /// <exception cref="Files.OutputFileException">It cannot be written; the old file is untouched.</exception>
+    public static string Save<T>(string path, MultiLayerNet<T> network, string options = "")
         where T : unmanaged, IFloatingPointIeee754<T>
         => Npz.Write(path, [.. ParameterArrays(network), .. MetadataArrays(network, options)]);
 
     /// <summary>Reads and checks a model file (a checkpoint is one too); see <see cref="Parse"/>.</summary>
-    public static Model Read(string path) => Parse(path, Npz.Read(path), CheckpointFile.IsCheckpointArray);
+    /// <param name="cancellationToken">Checked while the file is read (Ctrl+C during a long load).</param>
+    public static Model Read(string path, CancellationToken cancellationToken = default) =>
+        Parse(path, Npz.Read(path, Refusal(CheckpointFile.IsCheckpointArray), cancellationToken), CheckpointFile.IsCheckpointArray);
+
+    /// <summary>
+    /// Why an array name has no place in a model file (null: it has one), asked of the archive's directory
+    /// before anything is inflated: parameters, the simd_* metadata, and what <paramref name="allowed"/> accepts.
+    /// </summary>
+    public static Func<string, string?> Refusal(Func<string, bool>? allowed) => name =>
+        ParameterName().IsMatch(name) || IsKnownMetadata(name) || allowed?.Invoke(name) == true
+            ? null
+            : name.StartsWith(MetadataPrefix, StringComparison.Ordinal)
+                ? $"unknown metadata array '{Printable.Value(name)}'"
+                : $"unknown array '{Printable.Value(name)}' (a model holds W1, b1, W2, b2, ... and {MetadataPrefix}* metadata)";
+
+    private static bool IsKnownMetadata(string name) =>
+        name is VersionName or ActivationName or InitName or OptionsName or DropoutName || IsRunningStatistic(name, int.MaxValue);
 
     /// <summary>
     /// The network in <paramref name="arrays"/>: W1..Wn and b1..bn all present, 2-D and 1-D, of one type
@@ -104,7 +124,7 @@ public static partial class ModelFile
             }
             else
             {
-                throw new ModelFileException($"{file}: unknown array '{array.Name}' (a model holds W1, b1, W2, b2, ... and {MetadataPrefix}* metadata)");
+                throw new ModelFileException($"{file}: {Refusal(allowed)(array.Name) ?? $"unknown array '{Printable.Value(array.Name)}'"}");
             }
         }
 
@@ -220,7 +240,7 @@ public static partial class ModelFile
             {
                 "sigmoid" => Activation.Sigmoid,
                 "relu" => Activation.Relu,
-                string other => throw new ModelFileException($"{file}: {ActivationName} is '{other}' (sigmoid or relu)"),
+                string other => throw new ModelFileException($"{file}: {ActivationName} is '{Printable.Value(other)}' (sigmoid or relu)"),
             };
         }
 
@@ -229,7 +249,7 @@ public static partial class ModelFile
             if (array.Name is not (VersionName or ActivationName or InitName or OptionsName or DropoutName) && !IsRunningStatistic(array.Name, batchNorm ? layers - 1 : 0)
                 && allowed?.Invoke(array.Name) != true)
             {
-                throw new ModelFileException($"{file}: unknown metadata array '{array.Name}'");
+                throw new ModelFileException($"{file}: unknown metadata array '{Printable.Value(array.Name)}'");
             }
         }
 
@@ -237,7 +257,7 @@ public static partial class ModelFile
         if (metadata.TryGetValue(DropoutName, out NpyArray? dropoutArray)
             && !(double.TryParse(ReadText(file, dropoutArray), NumberStyles.Float, CultureInfo.InvariantCulture, out dropout) && dropout is >= 0 and < 1))
         {
-            throw new ModelFileException($"{file}: {DropoutName} is '{ReadText(file, dropoutArray)}' (a ratio from 0 up to 1)");
+            throw new ModelFileException($"{file}: {DropoutName} is '{Printable.Value(ReadText(file, dropoutArray))}' (a ratio from 0 up to 1)");
         }
 
         NpyArray[] parameters = [.. Enumerable.Range(1, layers).SelectMany(l => batchNorm && l < layers ? new[] { weights[l], biases[l], gammas[l], betas[l] } : new[] { weights[l], biases[l] })];
@@ -253,10 +273,59 @@ public static partial class ModelFile
             }
         }
 
+        if (metadata.TryGetValue(VersionName, out NpyArray? version) && ReadText(file, version) is var written && written != FormatVersion)
+        {
+            throw new ModelFileException($"{file}: {VersionName} is '{Printable.Value(written)}'; this simd reads '{FormatVersion}' files (a newer simd may have written it)");
+        }
+
+        foreach (NpyArray array in parameters.Concat(metadata.Values.Where(m => IsRunningStatistic(m.Name, layers - 1))))
+        {
+            CheckFinite(file, array, nonNegative: array.Name.StartsWith(RunningVariancePrefix, StringComparison.Ordinal));
+        }
+
         return new Model(file, shape, type == NpyType.Float32 ? Precision.Single : Precision.Double, activation,
             metadata.TryGetValue(InitName, out NpyArray? init) ? ReadText(file, init) : null,
             metadata.TryGetValue(OptionsName, out NpyArray? options) ? ReadText(file, options) : null,
             parameters, metadata) { Dropout = dropout };
+    }
+
+    /// <summary>
+    /// Refuses NaN and infinities in a float array (and negative values where <paramref name="nonNegative"/>: a
+    /// variance): a network holding them computes nothing meaningful, and a resumed run would only report divergence.
+    /// </summary>
+    /// <exception cref="ModelFileException">Names the array and the first bad element.</exception>
+    public static void CheckFinite(string file, NpyArray array, bool nonNegative = false)
+    {
+        ArgumentNullException.ThrowIfNull(array);
+        if (array.Type is not (NpyType.Float32 or NpyType.Float64))
+        {
+            return;
+        }
+
+        int bad = array.Type == NpyType.Float32
+            ? FirstBad(MemoryMarshal.Cast<byte, float>(array.Data), nonNegative)
+            : FirstBad(MemoryMarshal.Cast<byte, double>(array.Data), nonNegative);
+        if (bad >= 0)
+        {
+            double value = array.Type == NpyType.Float32 ? MemoryMarshal.Cast<byte, float>(array.Data)[bad] : MemoryMarshal.Cast<byte, double>(array.Data)[bad];
+            throw new ModelFileException(
+                $"{file}: {array.Name} holds {value.ToString(CultureInfo.InvariantCulture)} at element {bad} of {array.ShapeText}: " +
+                (nonNegative ? "a variance is a finite number, 0 or more" : "parameters must be finite numbers"));
+        }
+    }
+
+    private static int FirstBad<T>(ReadOnlySpan<T> values, bool nonNegative)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!T.IsFinite(values[i]) || (nonNegative && values[i] < T.Zero))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private static string ReadText(string file, NpyArray array) => array.Type == NpyType.Unicode && array.Shape.Count == 0

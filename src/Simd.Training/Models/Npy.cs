@@ -43,8 +43,10 @@ public static class Npy
     /// </summary>
     /// <param name="name">The array's name, for the result and the messages.</param>
     /// <param name="maxBytes">The most data this array may hold (a bound against files that claim huge shapes).</param>
+    /// <param name="expectedBytes">The whole .npy's size as its container declares it (a zip entry's), checked against
+    /// the header before any data is read; null when unknown.</param>
     /// <exception cref="ModelFileException">Anything but a well-formed .npy of a supported type, whose data fills its shape exactly.</exception>
-    public static NpyArray Read(Stream stream, string name, long maxBytes)
+    public static NpyArray Read(Stream stream, string name, long maxBytes, long? expectedBytes = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         Span<byte> prefix = stackalloc byte[Magic.Length + 2];
@@ -101,6 +103,12 @@ public static class Npy
         }
 
         long byteCount = count * itemSize;
+        long wholeBytes = prefix.Length + lengthBytes + headerLength + byteCount;
+        if (expectedBytes is { } expected && expected != wholeBytes)
+        {
+            throw Bad(name, $"the archive declares {expected} bytes but the .npy header implies {wholeBytes} (shape {Format(shape)} of {descr}): the file is damaged");
+        }
+
         byte[] data = ReadGrowing(stream, (int)byteCount, out int read);
         if (read < byteCount)
         {

@@ -1,81 +1,79 @@
 using System.IO.Compression;
+using System.IO.Hashing;
+using Simd.Training.Files;
 
 namespace Simd.Training.Models;
 
 /// <summary>
 /// numpy's .npz: a zip of .npy arrays, one entry "name.npy" each (<c>np.savez</c> stores them,
 /// <c>np.savez_compressed</c> deflates them; both read here). Written stored, with fixed timestamps, so
-/// the same arrays always give the same bytes; atomically (a temporary file renamed over the target),
-/// so a file is never seen half written.
+/// the same arrays always give the same bytes; through <see cref="OutputFile"/>, so a file is never seen
+/// half written and a symlink's target is what gets replaced.
 /// </summary>
 public static class Npz
 {
     /// <summary>The most bytes one array of a model file may hold: the largest .NET array (about 2 GiB, more than any network that can be trained).</summary>
     public static long MaxArrayBytes => Array.MaxLength;
 
+    /// <summary>The most bytes all of a file's arrays may hold together, as the archive declares them before anything is inflated.</summary>
+    public static long MaxTotalBytes => 2L * Array.MaxLength;
+
     /// <summary>Entries beyond this are not a model file.</summary>
     public const int MaxEntries = 4096;
 
+    /// <summary>The zip's general-purpose flag bit 0: the entry is encrypted (numpy refuses it too).</summary>
+    private const int EncryptedFlag = 1;
+
     private static readonly DateTimeOffset FixedTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    /// <summary>Writes the arrays to <paramref name="path"/> (replacing it) through a temporary file beside it.</summary>
-    /// <exception cref="ModelFileException">The file cannot be written (one line naming it).</exception>
-    public static void Write(string path, IEnumerable<NpyArray> arrays)
+    /// <summary>Writes the arrays to <paramref name="path"/> (replacing it; see <see cref="OutputFile.Write"/>).</summary>
+    /// <returns>The file written, in full.</returns>
+    /// <exception cref="OutputFileException">The file cannot be written (one line naming it); the old one is untouched.</exception>
+    public static string Write(string path, IEnumerable<NpyArray> arrays)
     {
         ArgumentNullException.ThrowIfNull(arrays);
-        string full = Path.GetFullPath(path);
-        string temporary = $"{full}.tmp-{Environment.ProcessId}";
-        try
+        NpyArray[] all = [.. arrays];
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (NpyArray array in all)
         {
-            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            if (!names.Add(array.Name))
             {
-                using (var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true))
-                {
-                    var names = new HashSet<string>(StringComparer.Ordinal);
-                    foreach (NpyArray array in arrays)
-                    {
-                        if (!names.Add(array.Name))
-                        {
-                            throw new ArgumentException($"two arrays named {array.Name}");
-                        }
-
-                        ZipArchiveEntry entry = zip.CreateEntry(array.Name + ".npy", CompressionLevel.NoCompression);
-                        entry.LastWriteTime = FixedTime;
-                        using Stream stream = entry.Open();
-                        Npy.Write(stream, array);
-                    }
-                }
-
-                file.Flush(flushToDisk: true);
+                throw new ArgumentException($"two arrays named {array.Name}", nameof(arrays));
             }
+        }
 
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        return OutputFile.Write(path, file => WriteTo(file, all));
+    }
+
+    private static void WriteTo(Stream stream, IReadOnlyList<NpyArray> arrays)
+    {
+        ArgumentNullException.ThrowIfNull(arrays);
+        using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+        foreach (NpyArray array in arrays)
         {
-            TryDelete(temporary);
-            throw new ModelFileException($"{full}: cannot write: {e.Message}", e);
-        }
-        catch
-        {
-            TryDelete(temporary);
-            throw;
+            ZipArchiveEntry entry = zip.CreateEntry(array.Name + ".npy", CompressionLevel.NoCompression);
+            entry.LastWriteTime = FixedTime;
+            using Stream entryStream = entry.Open();
+            Npy.Write(entryStream, array);
         }
     }
 
-    /// <summary>Every array of the .npz at <paramref name="path"/>, in the archive's order, each checked by <see cref="Npy.Read"/>.</summary>
-    /// <exception cref="ModelFileException">Missing, not a zip, an entry that is not a well-formed .npy, or a repeated name.</exception>
-    public static IReadOnlyList<NpyArray> Read(string path)
+    /// <summary>
+    /// Every array of the .npz at <paramref name="path"/>, in the archive's order, each checked by <see cref="Npy.Read"/>.
+    /// What the archive's directory says is checked before anything is inflated: the names (refused by
+    /// <paramref name="refusal"/>), the encryption flag and the declared sizes; each entry is then inflated only as
+    /// far as its .npy header says, and its CRC-32 compared.
+    /// </summary>
+    /// <param name="refusal">Why an array name is not wanted (null: it is); null accepts every name.</param>
+    /// <param name="cancellationToken">Checked as the data is read: a long load stops on Ctrl+C.</param>
+    /// <exception cref="ModelFileException">Missing, not a regular file, not a zip, damaged, or an entry that is not a well-formed .npy.</exception>
+    public static IReadOnlyList<NpyArray> Read(string path, Func<string, string?>? refusal = null, CancellationToken cancellationToken = default)
     {
         string full = Path.GetFullPath(path);
-        if (Directory.Exists(full))
+        FileKind kind = FileKinds.Of(full);
+        if (kind != FileKind.Regular)
         {
-            throw new ModelFileException($"{full}: is a directory, not a model file");
-        }
-
-        if (!File.Exists(full))
-        {
-            throw new ModelFileException($"{full}: no such file");
+            throw new ModelFileException($"{full}: {(kind == FileKind.Directory ? "is a directory, not a model file" : FileKinds.Describe(kind))}");
         }
 
         try
@@ -87,23 +85,51 @@ public static class Npz
                 throw new ModelFileException($"{full}: {zip.Entries.Count} entries (a model file has at most {MaxEntries})");
             }
 
-            var arrays = new List<NpyArray>(zip.Entries.Count);
             var names = new HashSet<string>(StringComparer.Ordinal);
+            long declared = 0;
             foreach (ZipArchiveEntry entry in zip.Entries)
             {
                 if (!entry.FullName.EndsWith(".npy", StringComparison.Ordinal) || entry.FullName.Length == 4)
                 {
-                    throw new ModelFileException($"{full}: entry '{entry.FullName}' is not a .npy array");
+                    throw new ModelFileException($"{full}: entry '{Printable.Value(entry.FullName)}' is not a .npy array");
                 }
 
                 string name = entry.FullName[..^4];
                 if (!names.Add(name))
                 {
-                    throw new ModelFileException($"{full}: two arrays named {name}");
+                    throw new ModelFileException($"{full}: two arrays named {Printable.Value(name)}");
                 }
 
-                using Stream stream = entry.Open();
-                arrays.Add(Npy.Read(stream, name, MaxArrayBytes));
+                if (refusal?.Invoke(name) is { } why)
+                {
+                    throw new ModelFileException($"{full}: {why}");
+                }
+
+                if (entry.IsEncrypted)
+                {
+                    throw new ModelFileException($"{full}: {name}.npy is encrypted (neither simd nor numpy reads encrypted entries)");
+                }
+
+                declared += entry.Length;
+                if (declared > MaxTotalBytes)
+                {
+                    throw new ModelFileException($"{full}: its arrays declare more than {MaxTotalBytes} bytes together (more than any model simd can hold)");
+                }
+            }
+
+            var arrays = new List<NpyArray>(zip.Entries.Count);
+            foreach (ZipArchiveEntry entry in zip.Entries)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                string name = entry.FullName[..^4];
+                using var stream = new Crc32Stream(entry.Open(), cancellationToken);
+                NpyArray array = Npy.Read(stream, name, MaxArrayBytes, entry.Length);
+                if (stream.Crc != entry.Crc32)
+                {
+                    throw new ModelFileException($"{full}: {name}.npy: CRC mismatch (the file is damaged)");
+                }
+
+                arrays.Add(array);
             }
 
             return arrays;
@@ -114,7 +140,7 @@ public static class Npz
         }
         catch (Exception e) when (e is InvalidDataException or NotSupportedException)
         {
-            throw new ModelFileException($"{full}: not a valid .npz (zip) file: {e.Message}", e);
+            throw new ModelFileException($"{full}: not a valid .npz (zip) file: {Printable.Value(e.Message)}", e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -122,15 +148,51 @@ public static class Npz
         }
     }
 
-    private static void TryDelete(string path)
+    /// <summary>A read-only view of an entry's inflated bytes that keeps their CRC-32 and stops on cancellation.</summary>
+    private sealed class Crc32Stream(Stream inner, CancellationToken cancellationToken) : Stream
     {
-        try
+        private readonly Crc32 _crc = new();
+
+        public uint Crc => _crc.GetCurrentHashAsUInt32();
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
         {
-            File.Delete(path);
+            cancellationToken.ThrowIfCancellationRequested();
+            int read = inner.Read(buffer);
+            _crc.Append(buffer[..read]);
+            return read;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+
+        public override void Flush()
         {
-            // Nothing more to do: the target was never replaced.
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
         }
     }
 }

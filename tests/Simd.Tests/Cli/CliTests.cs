@@ -54,10 +54,11 @@ public class CliTests
         Assert.Contains("gradcheck: first 3 training images, 784-8-10 sigmoid, init 0.01, double precision", output, StringComparison.Ordinal);
         foreach (string row in (string[])["W1     [784, 8]", "b1     [8]", "W2     [8, 10]", "b2     [10]"])
         {
-            Assert.Matches($@"(?m)^{System.Text.RegularExpressions.Regex.Escape(row)} +\d\.\d\de-\d\d +\d\.\d\de-\d\d +\d\.\d\de-0[7-9]", output);
+            Assert.Matches($@"(?m)^{System.Text.RegularExpressions.Regex.Escape(row)} +\d\.\d\de-\d\d +\d\.\d\de-\d\d +\d\.\d\de-(0[89]|1\d)", output);
         }
 
-        Assert.Matches(@"(?m)^max relative error \d\.\d\de-0[789] <= tolerance 1\.00e-06: PASS$", output);
+        // The numerical side differentiates backprop's own loss with h = 1e-5: about 1e-9 is left (the book's δ used to leave 1e-6).
+        Assert.Matches(@"(?m)^max relative error \d\.\d\de-(0[89]|1\d) <= tolerance 1\.00e-07: PASS$", output);
     }
 
     /// <summary>The book's gradient check on MultiLayerNet: three hidden layers, He, weight decay, double, the default 1e-6.</summary>
@@ -72,7 +73,7 @@ public class CliTests
             Assert.Contains(row, output, StringComparison.Ordinal);
         }
 
-        Assert.Matches(@"(?m)^max relative error \d\.\d\de-\d\d <= tolerance 1\.00e-06: PASS$", output);
+        Assert.Matches(@"(?m)^max relative error \d\.\d\de-(0[89]|1\d) <= tolerance 1\.00e-07: PASS$", output);
     }
 
     [Fact]

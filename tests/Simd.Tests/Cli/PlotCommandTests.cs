@@ -38,7 +38,7 @@ public class PlotCommandTests
         using var dir = new TempDirectory();
         File.WriteAllLines(dir.File("bad.csv"), ["kind,iteration,epoch,loss,train_acc,test_acc", "step,0,,2.3,,", "oops"]);
         (int code, _, string error) = CliRunner.Run("plot", dir.File("bad.csv"), "-o", dir.File("x.svg"));
-        Assert.Equal(ExitCodes.UsageError, code);
+        Assert.Equal(ExitCodes.DataError, code);
         Assert.StartsWith($"simd: {dir.File("bad.csv")}, line 3: not a metrics record", error, StringComparison.Ordinal);
         Assert.False(File.Exists(dir.File("x.svg")));
     }

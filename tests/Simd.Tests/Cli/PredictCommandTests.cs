@@ -151,7 +151,7 @@ public class PredictCommandTests(PredictModelFixture model) : IClassFixture<Pred
     }
 
     [Theory]
-    [InlineData("corrupt", "not a picture simd can read")]
+    [InlineData("corrupt", "a damaged PNG: the file is cut short (no IEND chunk)")]
     [InlineData("truncated-pgm", "a damaged PGM: the samples are cut short")]
     [InlineData("blank", "no digit found: the image is blank")]
     [InlineData("missing", "no such file")]

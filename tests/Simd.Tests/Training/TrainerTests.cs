@@ -126,7 +126,7 @@ public class TrainerTests
         {
             reports++;
             cancel.Cancel();
-        }, cancel.Token));
+        }, cancellationToken: cancel.Token));
         Assert.Equal(1, reports);
         Assert.Contains(gradients, g => g == 0); // far from done
     }
