@@ -93,6 +93,8 @@ internal sealed class TrainFiles
         return outputs;
     }
 
+    private const string InterruptCheckpointOption = "--save's Ctrl+C checkpoint";
+
     /// <summary>Two outputs on one file would silently replace one with the other (compared as resolved full paths).</summary>
     private static void RefuseSharedFiles(TrainOutputs outputs, string? resume)
     {
@@ -100,14 +102,15 @@ internal sealed class TrainFiles
         (string Option, string? Path)[] files =
         [
             ("--save", outputs.Save), ("--metrics", outputs.Metrics), ("--checkpoint", outputs.CheckpointFile),
-            ("--save's Ctrl+C checkpoint", interrupt), ("--resume", resume),
+            (InterruptCheckpointOption, interrupt), ("--resume", resume),
         ];
         for (int a = 0; a < files.Length; a++)
         {
             for (int b = a + 1; b < files.Length; b++)
             {
-                // Resuming from the checkpoint a run goes on writing is how --resume is meant to be used.
-                bool continuing = files[a].Option == "--checkpoint" && files[b].Option == "--resume";
+                // Resuming from the checkpoint a run goes on writing is how --resume is meant to be used (also the one
+                // Ctrl+C wrote beside --save, which the interrupted run's last line tells the user to resume).
+                bool continuing = files[a].Option is "--checkpoint" or InterruptCheckpointOption && files[b].Option == "--resume";
                 if (files[a].Path is { } path && path == files[b].Path && !continuing)
                 {
                     throw new UsageException($"{files[a].Option} and {files[b].Option} name the same file, {path}: one would replace the other; give each its own");

@@ -229,7 +229,7 @@ internal static class TrainCommand
             stepProgress.Dispose();
             progress.Done();
             // Ctrl+C or a failed output: the step under way has finished (or, in a numerical gradient, was undone); keep the run.
-            (string? written, string? problem) = outputs.InterruptCheckpoint is { } where || failure is not null
+            (string? written, string? problem) = outputs.InterruptCheckpoint is not null || failure is not null
                 ? SaveOrRescue(outputs.InterruptCheckpoint, outputs.Metrics, trainer.SaveCheckpoint)
                 : (null, null);
             string kept = written is not null

@@ -54,6 +54,12 @@ public class TrainOutputTests
         Assert.Equal(ExitCodes.UsageError, code);
         Assert.Contains("--save and --checkpoint name the same file", error, StringComparison.Ordinal);
 
+        // The checkpoint Ctrl+C wrote beside --save is resumed with the same --save: that is no conflict.
+        Assert.Equal(0, Run("train", "--iters", "2", "--hidden", "4", "--checkpoint", dir.File("first")).Code);
+        File.Copy(Path.Combine(dir.File("first"), CheckpointFile.FileName), dir.File("m.checkpoint.npz"));
+        (code, _, error) = Run("train", "--resume", dir.File("m.checkpoint.npz"), "--iters", "3", "--save", dir.File("m.npz"));
+        Assert.True(code == 0, error);
+
         // Through a link, the same file still.
         File.CreateSymbolicLink(dir.File("alias.csv"), dir.File("metrics.csv"));
         (code, _, error) = Run("train", "--hidden", "4", "--metrics", dir.File("metrics.csv"), "--save", dir.File("alias.csv"));
