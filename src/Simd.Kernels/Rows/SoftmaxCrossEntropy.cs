@@ -69,13 +69,7 @@ public static class SoftmaxCrossEntropy
     public static T RowLossReference<T>(ReadOnlySpan<T> z, int label)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T max = RowMax(z);
-        T sum = T.Zero;
-        foreach (T zj in z)
-        {
-            sum += T.Exp(zj - max);
-        }
-
+        (T max, T sum) = ShiftedExpSum(z);
         T yt = T.Exp(z[label] - max) / sum;
         return -T.Log(yt + T.CreateTruncating(Delta));
     }
@@ -87,6 +81,14 @@ public static class SoftmaxCrossEntropy
     public static T RowLossWithoutDelta<T>(ReadOnlySpan<T> z, int label)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        (T max, T sum) = ShiftedExpSum(z);
+        return T.Log(sum) + max - z[label];
+    }
+
+    /// <summary>The row's max and Σ exp(z_j − max), in order: softmax's denominator, safe from overflow.</summary>
+    private static (T Max, T Sum) ShiftedExpSum<T>(ReadOnlySpan<T> z)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         T max = RowMax(z);
         T sum = T.Zero;
         foreach (T zj in z)
@@ -94,7 +96,7 @@ public static class SoftmaxCrossEntropy
             sum += T.Exp(zj - max);
         }
 
-        return T.Log(sum) + max - z[label];
+        return (max, sum);
     }
 
     /// <summary>Scalar reference for one row: writes (y - onehot(t)) / batchSize to dz, returns the row's loss.</summary>
