@@ -1,0 +1,145 @@
+using System.Numerics;
+
+namespace Simd.Kernels;
+
+/// <summary>
+/// The book's Convolution layer (common/layers.py) for one image, by im2col and the GEMMs: W is [FN, C, FH, FW]
+/// = [FN, K] row-major, the output [FN, OH, OW] (the book's NCHW) = [FN, P].
+/// <list type="bullet">
+/// <item>forward: col = im2col(x); y = W · col + b (b[f] on every position of filter f);</item>
+/// <item>backward: dW (+)= dy · colᵀ; db (+)= Σ_p dy[f, p]; dcol = Wᵀ · dy; dx = col2im(dcol).</item>
+/// </list>
+/// A batch is a loop over images; the weight gradients add up image after image, in the caller's fixed order.
+/// </summary>
+public static class Convolution
+{
+    /// <summary>y = W · im2col(x) + b; <paramref name="col"/> keeps the column matrix for the backward pass.</summary>
+    public static void Forward<T>(
+        IsaPath isa,
+        ReadOnlySpan<T> x,        // [C, H, W]
+        ReadOnlySpan<T> weights,  // [FN, K]
+        ReadOnlySpan<T> bias,     // [FN]
+        in ConvolutionGeometry g,
+        Span<T> col,              // [K, P] scratch, filled here
+        Span<T> y)                // [FN, P]
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int filters = bias.Length, positions = g.Positions;
+        ShapeCheck.AtLeast(weights, (long)filters * g.WindowLength, nameof(weights));
+        ShapeCheck.AtLeast(y, (long)filters * positions, nameof(y));
+        Im2Col.Forward(isa, x, g, col);
+        for (int f = 0; f < filters; f++)
+        {
+            y.Slice(f * positions, positions).Fill(bias[f]);
+        }
+
+        GemmNN.Multiply(isa, weights, col, [], filters, g.WindowLength, positions, y, accumulate: true);
+    }
+
+    /// <summary>
+    /// The gradients of one image: dW and db added to (<paramref name="accumulate"/>) or written, and dx written
+    /// unless <paramref name="dx"/> is empty (the first layer needs no input gradient).
+    /// </summary>
+    public static void Backward<T>(
+        IsaPath isa,
+        ReadOnlySpan<T> dy,       // [FN, P]
+        ReadOnlySpan<T> col,      // [K, P] from the forward pass
+        ReadOnlySpan<T> weights,  // [FN, K]
+        in ConvolutionGeometry g,
+        Span<T> dWeights,         // [FN, K]
+        Span<T> dBias,            // [FN]
+        Span<T> dcol,             // [K, P] scratch (unused when dx is empty)
+        Span<T> dx,               // [C, H, W] or empty
+        bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int filters = dBias.Length, positions = g.Positions, k = g.WindowLength;
+        ShapeCheck.AtLeast(dy, (long)filters * positions, nameof(dy));
+        GemmNT.Multiply(isa, dy, col, filters, positions, k, dWeights, accumulate);
+        for (int f = 0; f < filters; f++)
+        {
+            T sum = T.Zero;
+            foreach (T value in dy.Slice(f * positions, positions))
+            {
+                sum += value;
+            }
+
+            dBias[f] = accumulate ? dBias[f] + sum : sum;
+        }
+
+        if (!dx.IsEmpty)
+        {
+            GemmTN.Multiply(isa, weights, k, dy, k, filters, positions, dcol);
+            Im2Col.Backward(isa, dcol, g, dx);
+        }
+    }
+
+    /// <summary>The direct definition, the algorithmic reference: y[f, oy, ox] = b[f] + Σ_{c,fy,fx} W[f,c,fy,fx]·x[c, oy·S+fy−P, ox·S+fx−P].</summary>
+    public static void ForwardReference<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> weights, ReadOnlySpan<T> bias, in ConvolutionGeometry g, Span<T> y)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int f = 0; f < bias.Length; f++)
+        {
+            for (int oy = 0; oy < g.OutputHeight; oy++)
+            {
+                for (int ox = 0; ox < g.OutputWidth; ox++)
+                {
+                    T sum = T.Zero;
+                    for (int c = 0; c < g.Channels; c++)
+                    {
+                        for (int fy = 0; fy < g.WindowHeight; fy++)
+                        {
+                            for (int fx = 0; fx < g.WindowWidth; fx++)
+                            {
+                                int iy = (oy * g.Stride) + fy - g.Pad, ix = (ox * g.Stride) + fx - g.Pad;
+                                if (iy >= 0 && iy < g.Height && ix >= 0 && ix < g.Width)
+                                {
+                                    sum += weights[(((((f * g.Channels) + c) * g.WindowHeight) + fy) * g.WindowWidth) + fx] * x[(((c * g.Height) + iy) * g.Width) + ix];
+                                }
+                            }
+                        }
+                    }
+
+                    y[(((f * g.OutputHeight) + oy) * g.OutputWidth) + ox] = sum + bias[f];
+                }
+            }
+        }
+    }
+
+    /// <summary>The direct definition of the gradients, the algorithmic reference of <see cref="Backward{T}"/> (written, not added).</summary>
+    public static void BackwardReference<T>(
+        ReadOnlySpan<T> x, ReadOnlySpan<T> dy, ReadOnlySpan<T> weights, in ConvolutionGeometry g, Span<T> dWeights, Span<T> dBias, Span<T> dx)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        dWeights[..(dBias.Length * g.WindowLength)].Clear();
+        dBias.Clear();
+        dx[..g.InputLength].Clear();
+        for (int f = 0; f < dBias.Length; f++)
+        {
+            for (int oy = 0; oy < g.OutputHeight; oy++)
+            {
+                for (int ox = 0; ox < g.OutputWidth; ox++)
+                {
+                    T d = dy[(((f * g.OutputHeight) + oy) * g.OutputWidth) + ox];
+                    dBias[f] += d;
+                    for (int c = 0; c < g.Channels; c++)
+                    {
+                        for (int fy = 0; fy < g.WindowHeight; fy++)
+                        {
+                            for (int fx = 0; fx < g.WindowWidth; fx++)
+                            {
+                                int iy = (oy * g.Stride) + fy - g.Pad, ix = (ox * g.Stride) + fx - g.Pad;
+                                if (iy >= 0 && iy < g.Height && ix >= 0 && ix < g.Width)
+                                {
+                                    int w = (((((f * g.Channels) + c) * g.WindowHeight) + fy) * g.WindowWidth) + fx, i = (((c * g.Height) + iy) * g.Width) + ix;
+                                    dWeights[w] += d * x[i];
+                                    dx[i] += d * weights[w];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,213 @@
+using System.Numerics;
+using Simd.Kernels;
+using Simd.Tests.Support;
+
+namespace Simd.Tests.Kernels;
+
+/// <summary>
+/// im2col/col2im, the convolution by im2col and the GEMMs, and max pooling: every ISA path against the scalar or
+/// direct references, at sizes that do not divide: channels 1/3/30, windows 1/3/5/7, stride 1/2, pad 0/1/2, odd
+/// inputs, batches of 1 and 7. Copies and col2im are bitwise the reference; products are held to the GEMM's
+/// rounding bound (<see cref="Reference.DotBound{T}"/>) against the direct definition computed in double.
+/// </summary>
+public class ConvolutionTests
+{
+    public static TheoryData<IsaPath> Paths => Reference.Paths();
+
+    /// <summary>(C, H, W, FH, FW, stride, pad): the book's ch. 7 layer, ch. 8's 3x3 pad 1, and odd ones.</summary>
+    public static readonly (int C, int H, int W, int FH, int FW, int S, int P)[] Geometries =
+    [
+        (1, 28, 28, 5, 5, 1, 0), (1, 11, 13, 3, 3, 1, 1), (3, 9, 7, 3, 3, 2, 1), (30, 6, 5, 5, 5, 1, 2), (3, 7, 7, 7, 7, 1, 0),
+        (1, 1, 1, 1, 1, 1, 0), (2, 5, 8, 1, 1, 2, 0), (3, 10, 9, 5, 3, 2, 2), (1, 4, 4, 7, 7, 1, 2), (30, 3, 4, 3, 3, 1, 1),
+        (1, 13, 6, 2, 5, 3, 1), (16, 14, 14, 3, 3, 1, 1),
+    ];
+
+    public static TheoryData<IsaPath, int> PathsAndGeometries()
+    {
+        var data = new TheoryData<IsaPath, int>();
+        foreach (IsaPath path in Isa.Supported)
+        {
+            for (int g = 0; g < Geometries.Length; g++)
+            {
+                data.Add(path, g);
+            }
+        }
+
+        return data;
+    }
+
+    private static ConvolutionGeometry Geometry(int index)
+    {
+        var (c, h, w, fh, fw, s, p) = Geometries[index];
+        return new ConvolutionGeometry(c, h, w, fh, fw, s, p);
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndGeometries))]
+    public void Im2col_and_col2im_are_bitwise_their_references(IsaPath path, int index)
+    {
+        ConvolutionGeometry g = Geometry(index);
+        float[] x = Reference.Random<float>(g.InputLength, (ulong)index + 1);
+        int colLength = g.WindowLength * g.Positions;
+        float[] col = new float[colLength + 1], expected = new float[colLength + 1];
+        col[^1] = expected[^1] = 42; // a guard after the matrix
+        Im2Col.Forward<float>(path, x, g, col);
+        Im2Col.Reference<float>(x, g, expected);
+        Assert.Equal(expected, col);
+
+        float[] dcol = Reference.Random<float>(colLength, (ulong)index + 100);
+        float[] dx = Reference.Random<float>(g.InputLength + 1, 7), dxExpected = [.. dx];
+        Im2Col.Backward<float>(path, dcol, g, dx, accumulate: true);
+        Im2Col.BackwardReference<float>(dcol, g, dxExpected, accumulate: true);
+        Assert.Equal(dxExpected, dx);
+        Im2Col.Backward<float>(path, dcol, g, dx);
+        Im2Col.BackwardReference<float>(dcol, g, dxExpected);
+        Assert.Equal(dxExpected, dx);
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndGeometries))]
+    public void Convolution_of_a_batch_matches_the_direct_definition_float(IsaPath path, int index) => ConvolutionMatches<float>(path, index);
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Convolution_of_a_batch_matches_the_direct_definition_double(IsaPath path)
+    {
+        for (int index = 0; index < Geometries.Length; index++)
+        {
+            ConvolutionMatches<double>(path, index);
+        }
+    }
+
+    /// <summary>Forward and backward over a batch (1 image, then 7, weight gradients summed in image order), FN = 7.</summary>
+    private static void ConvolutionMatches<T>(IsaPath path, int index)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ConvolutionGeometry g = Geometry(index);
+        const int Filters = 7;
+        T[] weights = Reference.Random<T>(Filters * g.WindowLength, 3), bias = Reference.Random<T>(Filters, 4);
+        double[] w64 = Reference.ToDouble<T>(weights), b64 = Reference.ToDouble<T>(bias);
+        foreach (int batch in (int[])[1, 7])
+        {
+            T[] x = Reference.Random<T>(batch * g.InputLength, (ulong)(10 + index)), dy = Reference.Random<T>(batch * Filters * g.Positions, (ulong)(20 + index));
+            var col = new T[g.WindowLength * g.Positions];
+            var dcol = new T[col.Length];
+            var y = new T[dy.Length];
+            var dx = new T[x.Length];
+            var dW = new T[weights.Length];
+            var db = new T[Filters];
+            double[] dWExpected = new double[weights.Length], dbExpected = new double[Filters];
+            for (int image = 0; image < batch; image++)
+            {
+                ReadOnlySpan<T> xi = x.AsSpan(image * g.InputLength, g.InputLength);
+                ReadOnlySpan<T> dyi = dy.AsSpan(image * Filters * g.Positions, Filters * g.Positions);
+                Span<T> yi = y.AsSpan(image * Filters * g.Positions, Filters * g.Positions);
+                Convolution.Forward(path, xi, weights, bias, g, col, yi);
+                Convolution.Backward(path, dyi, col, weights, g, dW, db, dcol, dx.AsSpan(image * g.InputLength, g.InputLength), accumulate: image > 0);
+
+                double[] x64 = Reference.ToDouble(xi), dy64 = Reference.ToDouble(dyi);
+                var y64 = new double[yi.Length];
+                Convolution.ForwardReference<double>(x64, w64, b64, g, y64);
+                // Bound: each output is a dot product of K terms plus the bias.
+                var absolute = new double[yi.Length];
+                Convolution.ForwardReference<double>([.. x64.Select(Math.Abs)], [.. w64.Select(Math.Abs)], [.. b64.Select(Math.Abs)], g, absolute);
+                for (int i = 0; i < yi.Length; i++)
+                {
+                    Assert.True(Math.Abs(double.CreateTruncating(yi[i]) - y64[i]) <= Reference.DotBound<T>(g.WindowLength + 1, absolute[i]),
+                        $"{g} batch {batch} image {image}: y[{i}] = {yi[i]}, expected {y64[i]}");
+                }
+
+                double[] dWi = new double[weights.Length], dbi = new double[Filters], dxi = new double[g.InputLength];
+                Convolution.BackwardReference<double>(x64, dy64, w64, g, dWi, dbi, dxi);
+                for (int i = 0; i < dWi.Length; i++)
+                {
+                    dWExpected[i] += dWi[i];
+                }
+
+                for (int f = 0; f < Filters; f++)
+                {
+                    dbExpected[f] += dbi[f];
+                }
+
+                double dxScale = dy64.Sum(Math.Abs) * w64.Max(Math.Abs);
+                for (int i = 0; i < dxi.Length; i++)
+                {
+                    Assert.True(Math.Abs(double.CreateTruncating(dx[(image * g.InputLength) + i]) - dxi[i]) <= Reference.DotBound<T>(Filters * g.WindowLength, dxScale),
+                        $"{g}: dx[{i}] = {dx[(image * g.InputLength) + i]}, expected {dxi[i]}");
+                }
+            }
+
+            double dWScale = x.Sum(v => Math.Abs(double.CreateTruncating(v))) * dy.Max(v => Math.Abs(double.CreateTruncating(v)));
+            for (int i = 0; i < dW.Length; i++)
+            {
+                Assert.True(Math.Abs(double.CreateTruncating(dW[i]) - dWExpected[i]) <= Reference.DotBound<T>(batch * g.Positions, dWScale),
+                    $"{g} batch {batch}: dW[{i}] = {dW[i]}, expected {dWExpected[i]}");
+            }
+
+            for (int f = 0; f < Filters; f++)
+            {
+                Assert.True(Math.Abs(double.CreateTruncating(db[f]) - dbExpected[f]) <= Reference.DotBound<T>(batch * g.Positions, batch * g.Positions),
+                    $"{g} batch {batch}: db[{f}] = {db[f]}, expected {dbExpected[f]}");
+            }
+        }
+    }
+
+    /// <summary>The book's own Pooling.forward: im2col of each channel, then max and argmax over each window's row.</summary>
+    [Theory]
+    [InlineData(1, 24, 24, 2, 2, 0)] // ch. 7: 30 of these after the convolution
+    [InlineData(3, 7, 9, 2, 2, 0)]
+    [InlineData(2, 8, 5, 3, 2, 1)]
+    [InlineData(4, 6, 6, 3, 1, 2)]
+    [InlineData(1, 5, 5, 5, 1, 0)]
+    public void Max_pooling_is_the_books_im2col_max_and_scatters_back(int channels, int height, int width, int pool, int stride, int pad)
+    {
+        var g = new ConvolutionGeometry(channels, height, width, pool, pool, stride, pad);
+        // Values from a few levels, so windows hold ties (the first maximum wins) and all-negative windows meet the padding's 0.
+        float[] x = [.. Reference.Random<float>(g.InputLength, 5).Select(v => MathF.Round(v * 3) / 3 - 0.5f)];
+        var y = new float[channels * g.Positions];
+        var argmax = new int[y.Length];
+        MaxPooling.Forward<float>(x, g, y, argmax);
+
+        var single = new ConvolutionGeometry(1, height, width, pool, pool, stride, pad);
+        var col = new float[pool * pool * g.Positions];
+        for (int c = 0; c < channels; c++)
+        {
+            Im2Col.Reference<float>(x.AsSpan(c * height * width, height * width), single, col);
+            for (int p = 0; p < g.Positions; p++)
+            {
+                int best = 0;
+                for (int k = 1; k < pool * pool; k++)
+                {
+                    best = col[(k * g.Positions) + p] > col[(best * g.Positions) + p] ? k : best;
+                }
+
+                int oy = p / g.OutputWidth, ox = p % g.OutputWidth, iy = (oy * stride) + (best / pool) - pad, ix = (ox * stride) + (best % pool) - pad;
+                bool inside = iy >= 0 && iy < height && ix >= 0 && ix < width;
+                Assert.Equal(col[(best * g.Positions) + p], y[(c * g.Positions) + p]);
+                Assert.Equal(inside ? (c * height * width) + (iy * width) + ix : MaxPooling.FromPadding, argmax[(c * g.Positions) + p]);
+            }
+        }
+
+        float[] dy = Reference.Random<float>(y.Length, 6);
+        var dx = new float[g.InputLength];
+        MaxPooling.Backward<float>(dy, argmax, g, dx);
+        var expected = new float[g.InputLength];
+        for (int p = 0; p < dy.Length; p++)
+        {
+            if (argmax[p] >= 0)
+            {
+                expected[argmax[p]] += dy[p];
+            }
+        }
+
+        Assert.Equal(expected, dx);
+        Assert.Equal(g.InputLength - argmax.Where(a => a >= 0).Distinct().Count(), dx.Count(v => v == 0));
+    }
+
+    [Theory]
+    [InlineData(1, 4, 4, 5, 5, 1, 0, "larger than the 4x4 padded input")]
+    [InlineData(0, 4, 4, 3, 3, 1, 0, "every size must be at least 1")]
+    [InlineData(1, 4, 4, 3, 3, 0, 0, "the window and stride must be at least 1")]
+    public void Impossible_geometries_are_refused_with_the_reason(int c, int h, int w, int fh, int fw, int s, int p, string expected) =>
+        Assert.Contains(expected, Assert.Throws<ArgumentException>(() => new ConvolutionGeometry(c, h, w, fh, fw, s, p)).Message, StringComparison.Ordinal);
+}
