@@ -27,7 +27,7 @@ public static class Im2Col
         }
 
         // Stride 1: each (k, oy) row segment is one run of an input row, zero-filled where it hangs over the pad.
-        int ow = g.OutputWidth;
+        int ow = g.OutputWidth, oh = g.OutputHeight, positions = g.Positions;
         for (int c = 0, k = 0; c < g.Channels; c++)
         {
             for (int fy = 0; fy < g.WindowHeight; fy++)
@@ -35,9 +35,9 @@ public static class Im2Col
                 for (int fx = 0; fx < g.WindowWidth; fx++, k++)
                 {
                     (int first, int end) = ValidColumns(fx, g);
-                    for (int oy = 0; oy < g.OutputHeight; oy++)
+                    for (int oy = 0; oy < oh; oy++)
                     {
-                        Span<T> row = col.Slice((k * g.Positions) + (oy * ow), ow);
+                        Span<T> row = col.Slice((k * positions) + (oy * ow), ow);
                         int iy = oy + fy - g.Pad;
                         if (iy < 0 || iy >= g.Height || first >= end)
                         {

@@ -24,12 +24,13 @@ public static class MaxPooling
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(x, g, y, argmax);
+        int outputHeight = g.OutputHeight, outputWidth = g.OutputWidth; // computed properties: read once
         for (int c = 0, p = 0; c < g.Channels; c++)
         {
             int plane = c * g.Height * g.Width;
-            for (int oy = 0; oy < g.OutputHeight; oy++)
+            for (int oy = 0; oy < outputHeight; oy++)
             {
-                for (int ox = 0; ox < g.OutputWidth; ox++, p++)
+                for (int ox = 0; ox < outputWidth; ox++, p++)
                 {
                     T best = T.Zero;
                     int at = FromPadding;
