@@ -22,6 +22,12 @@ public enum ConvolutionPart
 
     /// <summary>Its backward scatter.</summary>
     PoolBackward,
+
+    /// <summary>Convolution, ReLU and pooling fused in pooling-window order (<see cref="PooledConvolution"/>): the forward pass.</summary>
+    FusedForward,
+
+    /// <summary>Its backward pass for a first layer: the window's gradient, dW and db.</summary>
+    FusedWeightGradient,
 }
 
 /// <summary>
@@ -38,6 +44,7 @@ public class ConvolutionBenchmarks : IFlopBenchmark
 
     private float[] _x = [], _weights = [], _bias = [], _cols = [], _y = [], _dWeights = [], _dBias = [], _pooled = [], _dx = [];
     private int[] _argmax = [];
+    private float[] _fusedCols = [], _z = [], _fusedPooled = [], _fusedArgmax = [], _dz = [];
 
     [ParamsAllValues]
     public ConvolutionPart Part { get; set; }
@@ -62,6 +69,18 @@ public class ConvolutionBenchmarks : IFlopBenchmark
         _pooled = new float[Batch * Filters * Pool.Positions];
         _argmax = new int[_pooled.Length];
         _dx = new float[_y.Length];
+        int pooledColumns = 4 * Pool.Positions;
+        _fusedCols = new float[Batch * Layer.WindowLength * pooledColumns];
+        _z = new float[Filters * pooledColumns];
+        _dz = new float[Filters * pooledColumns];
+        _fusedPooled = new float[Batch * Filters * Pool.Positions];
+        _fusedArgmax = new float[_fusedPooled.Length];
+        for (int i = 0; i < Batch; i++)
+        {
+            PooledConvolution.Forward<float>(Isa, _x.AsSpan(i * Layer.InputLength, Layer.InputLength), _weights, _bias, Layer, 2, 2,
+                _fusedCols.AsSpan(i * Layer.WindowLength * pooledColumns), _z, _fusedPooled.AsSpan(i * Filters * Pool.Positions), _fusedArgmax.AsSpan(i * Filters * Pool.Positions));
+        }
+
         // The columns and arg maxima the backward parts read.
         int cols = Layer.WindowLength * Layer.Positions, outputs = Filters * Layer.Positions;
         for (int i = 0; i < Batch; i++)
@@ -92,6 +111,15 @@ public class ConvolutionBenchmarks : IFlopBenchmark
                 case ConvolutionPart.PoolForward:
                     MaxPooling.Forward<float>(_y.AsSpan(i * outputs, outputs), Pool, _pooled.AsSpan(i * Filters * Pool.Positions), _argmax.AsSpan(i * Filters * Pool.Positions));
                     break;
+                case ConvolutionPart.FusedForward:
+                    PooledConvolution.Forward<float>(Isa, _x.AsSpan(i * Layer.InputLength, Layer.InputLength), _weights, _bias, Layer, 2, 2,
+                        _fusedCols.AsSpan(i * Layer.WindowLength * 4 * Pool.Positions), _z, _fusedPooled.AsSpan(i * Filters * Pool.Positions), _fusedArgmax.AsSpan(i * Filters * Pool.Positions));
+                    break;
+                case ConvolutionPart.FusedWeightGradient:
+                    PooledConvolution.Backward<float>(Isa, _fusedPooled.AsSpan(i * Filters * Pool.Positions, Filters * Pool.Positions), _fusedPooled.AsSpan(i * Filters * Pool.Positions, Filters * Pool.Positions),
+                        _fusedArgmax.AsSpan(i * Filters * Pool.Positions, Filters * Pool.Positions), _fusedCols.AsSpan(i * Layer.WindowLength * 4 * Pool.Positions, Layer.WindowLength * 4 * Pool.Positions),
+                        _weights, Layer, 2, 2, _dz, _dWeights, _dBias, [], [], accumulate: i > 0);
+                    break;
                 default:
                     MaxPooling.Backward<float>(_pooled.AsSpan(i * Filters * Pool.Positions, Filters * Pool.Positions), _argmax.AsSpan(i * Filters * Pool.Positions), Pool, _dx.AsSpan(i * outputs, outputs));
                     break;
@@ -101,7 +129,7 @@ public class ConvolutionBenchmarks : IFlopBenchmark
 
     /// <summary>The products' flops (2·FN·K·P per image); the copies and pooling count none.</summary>
     public double FlopsFor(BenchmarkCase benchmarkCase) =>
-        (ConvolutionPart)benchmarkCase.Parameters[nameof(Part)] is ConvolutionPart.Forward or ConvolutionPart.WeightGradient
+        (ConvolutionPart)benchmarkCase.Parameters[nameof(Part)] is ConvolutionPart.Forward or ConvolutionPart.WeightGradient or ConvolutionPart.FusedForward or ConvolutionPart.FusedWeightGradient
             ? 2.0 * Batch * Filters * Layer.WindowLength * Layer.Positions
             : 0;
 

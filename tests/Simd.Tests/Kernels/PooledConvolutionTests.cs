@@ -1,0 +1,137 @@
+using System.Numerics;
+using Simd.Kernels;
+using Simd.Tests.Support;
+
+namespace Simd.Tests.Kernels;
+
+/// <summary>
+/// Convolution → ReLU → max pooling fused in pooling-window order, against the three layers one after another
+/// (<see cref="Convolution"/>, <see cref="Relu"/>, <see cref="MaxPooling"/>): every ISA path, odd sizes (outputs a
+/// pool does not divide), channels 1 and 3, pools 2 and 3, stride 1 and 2, pad 0 and 1, batches of 1 and 5. The
+/// fused kernels' vector paths are bitwise their scalar references; the layers are compared within the GEMM's
+/// rounding (they sum the same products in other tile positions).
+/// </summary>
+public class PooledConvolutionTests
+{
+    public static TheoryData<IsaPath> Paths => Reference.Paths();
+
+    /// <summary>(C, H, W, F, stride, pad, pool).</summary>
+    private static readonly (int C, int H, int W, int F, int S, int P, int Pool)[] Cases =
+    [
+        (1, 28, 28, 5, 1, 0, 2), (1, 13, 13, 3, 1, 0, 2), (3, 11, 9, 3, 2, 1, 2), (3, 16, 14, 3, 1, 1, 3), (1, 6, 7, 1, 1, 0, 2), (2, 9, 9, 2, 1, 0, 4),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void The_fused_layers_give_the_unfused_ones_results_double(IsaPath path)
+    {
+        foreach (var c in Cases)
+        {
+            Compare<double>(path, c, tolerance: 1e-12);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void The_fused_layers_give_the_unfused_ones_results_float(IsaPath path)
+    {
+        foreach (var c in Cases)
+        {
+            Compare<float>(path, c, tolerance: 2e-5);
+        }
+    }
+
+    private static void Compare<T>(IsaPath path, (int C, int H, int W, int F, int S, int P, int Pool) c, double tolerance)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int Filters = 6;
+        var g = new ConvolutionGeometry(c.C, c.H, c.W, c.F, c.F, c.S, c.P);
+        var pool = new ConvolutionGeometry(Filters, g.OutputHeight, g.OutputWidth, c.Pool, c.Pool, c.Pool, 0);
+        int q = PooledConvolution.PooledPositions(g, c.Pool, c.Pool), columns = c.Pool * c.Pool * q;
+        Assert.Equal(pool.Positions, q);
+        T[] weights = Reference.Random<T>(Filters * g.WindowLength, 1), bias = Reference.Random<T>(Filters, 2, -0.2, 0.2);
+        var dW = new T[weights.Length];
+        var db = new T[Filters];
+        var dWExpected = new T[weights.Length];
+        var dbExpected = new T[Filters];
+        for (int image = 0; image < 5; image++)
+        {
+            T[] x = Reference.Random<T>(g.InputLength, (ulong)(10 + image)), dpooled = Reference.Random<T>(Filters * q, (ulong)(20 + image));
+
+            // The book's three layers.
+            var col = new T[g.WindowLength * g.Positions];
+            var y = new T[Filters * g.Positions];
+            Convolution.Forward<T>(path, x, weights, bias, g, col, y);
+            Relu.Forward<T>(path, y, y);
+            var expected = new T[Filters * q];
+            var at = new int[expected.Length];
+            MaxPooling.Forward<T>(y, pool, expected, at);
+            var dy = new T[y.Length];
+            MaxPooling.Backward<T>(dpooled, at, pool, dy);
+            Relu.Backward<T>(path, y, dy, dy);
+            var dxExpected = new T[g.InputLength];
+            Convolution.Backward<T>(path, dy, col, weights, g, dWExpected, dbExpected, new T[col.Length], dxExpected, accumulate: image > 0);
+
+            // Fused.
+            var pcol = new T[g.WindowLength * columns];
+            var z = new T[Filters * columns];
+            var pooled = new T[Filters * q];
+            var argmax = new T[Filters * q];
+            PooledConvolution.Forward<T>(path, x, weights, bias, g, c.Pool, c.Pool, pcol, z, pooled, argmax);
+            var dx = new T[g.InputLength];
+            PooledConvolution.Backward<T>(path, dpooled, pooled, argmax, pcol, weights, g, c.Pool, c.Pool, new T[z.Length], dW, db, new T[pcol.Length], dx, accumulate: image > 0);
+
+            string where = $"{path} {typeof(T).Name} {c} image {image}";
+            AssertClose(expected, pooled, tolerance, where + " pooled");
+            for (int i = 0; i < at.Length; i++)
+            {
+                int f = i / q, p = at[i] - (f * g.Positions), oy = p / g.OutputWidth, ox = p % g.OutputWidth;
+                int block = ((oy % c.Pool) * c.Pool) + (ox % c.Pool);
+                if (expected[i] > T.CreateTruncating(1e-3))
+                {
+                    Assert.True(T.CreateTruncating(block) == argmax[i], $"{where}: window {i}: block {argmax[i]}, the layers' {block}");
+                }
+            }
+
+            AssertClose(dxExpected, dx, tolerance, where + " dx");
+        }
+
+        AssertClose(dWExpected, dW, tolerance, $"{path} {c} dW");
+        AssertClose(dbExpected, db, tolerance, $"{path} {c} db");
+    }
+
+    private static void AssertClose<T>(T[] expected, T[] actual, double tolerance, string what)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double scale = Math.Max(1, expected.Max(v => Math.Abs(double.CreateTruncating(v))));
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double difference = Math.Abs(double.CreateTruncating(expected[i]) - double.CreateTruncating(actual[i]));
+            Assert.True(difference <= tolerance * scale, $"{what}[{i}]: {actual[i]}, expected {expected[i]}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Relu_max_and_its_backward_are_bitwise_their_references(IsaPath path)
+    {
+        foreach (int q in (int[])[1, 3, 7, 8, 15, 16, 17, 33, 144])
+        {
+            foreach (int blocks in (int[])[1, 4, 9])
+            {
+                // A few levels, so blocks tie and many values are cut by ReLU.
+                float[] z = [.. Reference.Random<float>(blocks * q, (ulong)(q + blocks)).Select(v => MathF.Round(v * 4) / 4)];
+                float[] pooled = new float[q], argmax = new float[q], pooledExpected = new float[q], argmaxExpected = new float[q];
+                PooledConvolution.ReluMax<float>(path, z, blocks, q, pooled, argmax);
+                PooledConvolution.ReluMaxReference<float>(z, blocks, q, pooledExpected, argmaxExpected);
+                Assert.Equal(pooledExpected, pooled);
+                Assert.Equal(argmaxExpected, argmax);
+
+                float[] dpooled = Reference.Random<float>(q, 9), dz = new float[blocks * q], dzExpected = new float[blocks * q];
+                PooledConvolution.ReluMaxBackward<float>(path, dpooled, pooled, argmax, blocks, dz);
+                PooledConvolution.ReluMaxBackwardReference<float>(dpooled, pooled, argmax, blocks, dzExpected);
+                Assert.Equal(dzExpected, dz);
+            }
+        }
+    }
+}
