@@ -20,6 +20,7 @@ public static class SimdCli
             EvalCommand.Create(),
             PredictCommand.Create(),
             PlotCommand.Create(),
+            FiltersCommand.Create(),
             ExperimentCommand.Create(),
             GradcheckCommand.Create(),
             CompareCommand.Create(),
