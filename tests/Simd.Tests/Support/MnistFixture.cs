@@ -24,6 +24,8 @@ public static class MnistFixture
 
     public static Dataset<double> TrainDouble => LazyDouble.Value.Train;
 
+    public static Dataset<double> TestDouble => LazyDouble.Value.Test;
+
     /// <summary>The first <paramref name="count"/> images of <paramref name="split"/> (the training split by default) as a dataset.</summary>
     public static Dataset<T> Subset<T>(int count, MnistSplit? split = null)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
