@@ -45,6 +45,7 @@ public class ConvolutionBenchmarks : IFlopBenchmark
     private float[] _x = [], _weights = [], _bias = [], _cols = [], _y = [], _dWeights = [], _dBias = [], _pooled = [], _dx = [];
     private int[] _argmax = [];
     private float[] _fusedCols = [], _z = [], _fusedPooled = [], _fusedArgmax = [], _dz = [];
+    private int[] _columnMap = [];
 
     [ParamsAllValues]
     public ConvolutionPart Part { get; set; }
@@ -70,6 +71,7 @@ public class ConvolutionBenchmarks : IFlopBenchmark
         _argmax = new int[_pooled.Length];
         _dx = new float[_y.Length];
         int pooledColumns = 4 * Pool.Positions;
+        _columnMap = PooledConvolution.ColumnMap(Layer, 2, 2);
         _fusedCols = new float[Batch * Layer.WindowLength * pooledColumns];
         _z = new float[Filters * pooledColumns];
         _dz = new float[Filters * pooledColumns];
@@ -77,7 +79,7 @@ public class ConvolutionBenchmarks : IFlopBenchmark
         _fusedArgmax = new float[_fusedPooled.Length];
         for (int i = 0; i < Batch; i++)
         {
-            PooledConvolution.Forward<float>(Isa, _x.AsSpan(i * Layer.InputLength, Layer.InputLength), _weights, _bias, Layer, 2, 2,
+            PooledConvolution.Forward<float>(Isa, _x.AsSpan(i * Layer.InputLength, Layer.InputLength), _weights, _bias, Layer, 2, 2, _columnMap,
                 _fusedCols.AsSpan(i * Layer.WindowLength * pooledColumns), _z, _fusedPooled.AsSpan(i * Filters * Pool.Positions), _fusedArgmax.AsSpan(i * Filters * Pool.Positions));
         }
 
@@ -112,13 +114,13 @@ public class ConvolutionBenchmarks : IFlopBenchmark
                     MaxPooling.Forward<float>(_y.AsSpan(i * outputs, outputs), Pool, _pooled.AsSpan(i * Filters * Pool.Positions), _argmax.AsSpan(i * Filters * Pool.Positions));
                     break;
                 case ConvolutionPart.FusedForward:
-                    PooledConvolution.Forward<float>(Isa, _x.AsSpan(i * Layer.InputLength, Layer.InputLength), _weights, _bias, Layer, 2, 2,
+                    PooledConvolution.Forward<float>(Isa, _x.AsSpan(i * Layer.InputLength, Layer.InputLength), _weights, _bias, Layer, 2, 2, _columnMap,
                         _fusedCols.AsSpan(i * Layer.WindowLength * 4 * Pool.Positions), _z, _fusedPooled.AsSpan(i * Filters * Pool.Positions), _fusedArgmax.AsSpan(i * Filters * Pool.Positions));
                     break;
                 case ConvolutionPart.FusedWeightGradient:
                     PooledConvolution.Backward<float>(Isa, _fusedPooled.AsSpan(i * Filters * Pool.Positions, Filters * Pool.Positions), _fusedPooled.AsSpan(i * Filters * Pool.Positions, Filters * Pool.Positions),
                         _fusedArgmax.AsSpan(i * Filters * Pool.Positions, Filters * Pool.Positions), _fusedCols.AsSpan(i * Layer.WindowLength * 4 * Pool.Positions, Layer.WindowLength * 4 * Pool.Positions),
-                        _weights, Layer, 2, 2, _dz, _dWeights, _dBias, [], [], accumulate: i > 0);
+                        _weights, Layer, 2, 2, _columnMap, _dz, _dWeights, _dBias, [], [], accumulate: i > 0);
                     break;
                 default:
                     MaxPooling.Backward<float>(_pooled.AsSpan(i * Filters * Pool.Positions, Filters * Pool.Positions), _argmax.AsSpan(i * Filters * Pool.Positions), Pool, _dx.AsSpan(i * outputs, outputs));

@@ -30,6 +30,31 @@ internal static class CommonOptions
     public static Option<T> NonEmptyPath<T>(Option<T> option, string what) =>
         Check(option, value => value is string text && string.IsNullOrWhiteSpace(text) ? $"{option.Name} must name {what} (got an empty value)" : null);
 
+    /// <summary>--output / -o: the SVG a drawing command writes (default <paramref name="defaultName"/>).</summary>
+    public static Option<string> SvgOutput(string defaultName) => NonEmptyPath(new Option<string>("--output", "-o")
+    {
+        Description = "The SVG file to write.",
+        DefaultValueFactory = _ => defaultName,
+        HelpName = "FILE",
+    }, "a file");
+
+    /// <summary>Where the SVG of <paramref name="option"/> goes, checked before any work: links followed, a regular file in an existing directory, named .svg.</summary>
+    /// <exception cref="UsageException">One line naming --output and the problem.</exception>
+    public static string SvgTarget(ParseResult parseResult, Option<string> option)
+    {
+        string target;
+        try
+        {
+            target = Training.Files.OutputFile.Target(parseResult.GetValue(option)!);
+        }
+        catch (Training.Files.OutputFileException e)
+        {
+            throw new UsageException($"--output {e.Message}");
+        }
+
+        return target.EndsWith(".svg", StringComparison.OrdinalIgnoreCase) ? target : throw new UsageException($"--output {target}: the name must end in .svg");
+    }
+
     /// <summary>Refuses empty or blank paths among an argument's values.</summary>
     public static Argument<string[]> NonEmptyPaths(Argument<string[]> argument)
     {

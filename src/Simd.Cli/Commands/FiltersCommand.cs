@@ -36,12 +36,7 @@ internal static class FiltersCommand
                 result.AddError("--model must name a file (got an empty value)");
             }
         });
-        Option<string> output = CommonOptions.NonEmptyPath(new Option<string>("--output", "-o")
-        {
-            Description = "The SVG file to write.",
-            DefaultValueFactory = _ => "filters.svg",
-            HelpName = "FILE",
-        }, "a file");
+        Option<string> output = CommonOptions.SvgOutput("filters.svg");
         var command = new Command("filters",
             "Draw the first convolution's filters as a grid of gray squares, as the book's ch07/visualize_filter.py: each filter's first " +
             "channel, 8 to a row, scaled to its own range (dark = large weight); two models side by side.")
@@ -50,20 +45,7 @@ internal static class FiltersCommand
         };
         command.SetAction(parseResult =>
         {
-            string target;
-            try
-            {
-                target = OutputFile.Target(parseResult.GetValue(output)!);
-            }
-            catch (OutputFileException e)
-            {
-                throw new UsageException($"--output {e.Message}");
-            }
-
-            if (!target.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new UsageException($"--output {target}: the name must end in .svg");
-            }
+            string target = CommonOptions.SvgTarget(parseResult, output); // before reading: a bad --output fails at once
 
             (string Name, NpyArray Filters)[] grids = [.. parseResult.GetValue(models)!.Select(path => (Path.GetFileName(path), FirstFilters(path)))];
             string written = OutputFile.WriteText(target, Render(grids));

@@ -22,12 +22,7 @@ internal static class PlotCommand
             Description = "Metrics files written by 'simd train --metrics' (.csv or .jsonl); each is one run, named by its file name.",
             Arity = ArgumentArity.OneOrMore,
         });
-        Option<string> output = CommonOptions.NonEmptyPath(new Option<string>("--output", "-o")
-        {
-            Description = "The SVG file to write.",
-            DefaultValueFactory = _ => "curves.svg",
-            HelpName = "FILE",
-        }, "a file");
+        Option<string> output = CommonOptions.SvgOutput("curves.svg");
         var command = new Command("plot",
             "Draw the book's learning curves as SVG: the loss of every iteration (fig. 4-11) and train/test accuracy per epoch " +
             "(fig. 4-12), one line per run (train solid, test dashed), with a legend.")
@@ -36,20 +31,7 @@ internal static class PlotCommand
         };
         command.SetAction(parseResult =>
         {
-            string target;
-            try
-            {
-                target = OutputFile.Target(parseResult.GetValue(output)!); // before reading: a bad --output fails at once
-            }
-            catch (OutputFileException e)
-            {
-                throw new UsageException($"--output {e.Message}");
-            }
-
-            if (!target.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new UsageException($"--output {target}: the name must end in .svg");
-            }
+            string target = CommonOptions.SvgTarget(parseResult, output); // before reading: a bad --output fails at once
 
             RunMetrics[] runs = [.. parseResult.GetValue(files)!.Select(MetricsFile.Read)];
             string written = OutputFile.WriteText(target, Render(runs));

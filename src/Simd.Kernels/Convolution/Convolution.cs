@@ -56,7 +56,21 @@ public static class Convolution
         int filters = dBias.Length, positions = g.Positions, k = g.WindowLength;
         ShapeCheck.AtLeast(dy, (long)filters * positions, nameof(dy));
         GemmNT.Multiply(isa, dy, col, filters, positions, k, dWeights, accumulate);
-        for (int f = 0; f < filters; f++)
+        BiasGradient(dy, positions, dBias, accumulate);
+
+        if (!dx.IsEmpty)
+        {
+            GemmTN.Multiply(isa, weights, k, dy, k, filters, positions, dcol);
+            Im2Col.Backward(isa, dcol, g, dx);
+        }
+    }
+
+    /// <summary>db[f] (+)= Σ_p dy[f, p], each row summed in order: the bias gradient of a convolution.</summary>
+    public static void BiasGradient<T>(ReadOnlySpan<T> dy, int positions, Span<T> dBias, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ShapeCheck.AtLeast(dy, (long)dBias.Length * positions, nameof(dy));
+        for (int f = 0; f < dBias.Length; f++)
         {
             T sum = T.Zero;
             foreach (T value in dy.Slice(f * positions, positions))
@@ -65,12 +79,6 @@ public static class Convolution
             }
 
             dBias[f] = accumulate ? dBias[f] + sum : sum;
-        }
-
-        if (!dx.IsEmpty)
-        {
-            GemmTN.Multiply(isa, weights, k, dy, k, filters, positions, dcol);
-            Im2Col.Backward(isa, dcol, g, dx);
         }
     }
 

@@ -19,24 +19,22 @@ public static class PooledConvolution
     public static int PooledPositions(in ConvolutionGeometry conv, int poolHeight, int poolWidth) =>
         (conv.OutputHeight / poolHeight) * (conv.OutputWidth / poolWidth);
 
-    /// <summary>col[k, b·Q + q] = x at conv position (py·PH + dy, px·PW + dx) of window row k; 0 in the padding.</summary>
-    public static void Im2Col<T>(
-        ReadOnlySpan<T> x,          // [C, H, W]
-        in ConvolutionGeometry g, int poolHeight, int poolWidth,
-        Span<T> col)                // [K, PH·PW·Q]
-        where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// Where each entry of the pooled-order column matrix comes from: map[k·B·Q + b·Q + q] = the index in x [C, H, W]
+    /// of window row k = (c, fy, fx) at conv position (py·PH + dy, px·PW + dx), or −1 in the padding. Built once per
+    /// layer (a plan's work, not a step's); im2col gathers through it and col2im scatters back through it.
+    /// </summary>
+    public static int[] ColumnMap(in ConvolutionGeometry g, int poolHeight, int poolWidth)
     {
-        int pooledWidth = g.OutputWidth / poolWidth, pooledHeight = g.OutputHeight / poolHeight, q = pooledHeight * pooledWidth;
-        int columns = poolHeight * poolWidth * q;
-        ShapeCheck.AtLeast(x, g.InputLength, nameof(x));
-        ShapeCheck.AtLeast(col, (long)g.WindowLength * columns, nameof(col));
-        for (int c = 0, k = 0; c < g.Channels; c++)
+        int pooledWidth = g.OutputWidth / poolWidth, pooledHeight = g.OutputHeight / poolHeight;
+        var map = new int[g.WindowLength * poolHeight * poolWidth * pooledHeight * pooledWidth];
+        int column = 0;
+        for (int c = 0; c < g.Channels; c++)
         {
             for (int fy = 0; fy < g.WindowHeight; fy++)
             {
-                for (int fx = 0; fx < g.WindowWidth; fx++, k++)
+                for (int fx = 0; fx < g.WindowWidth; fx++)
                 {
-                    int column = k * columns;
                     for (int dy = 0; dy < poolHeight; dy++)
                     {
                         for (int dx = 0; dx < poolWidth; dx++)
@@ -44,12 +42,10 @@ public static class PooledConvolution
                             for (int py = 0; py < pooledHeight; py++)
                             {
                                 int iy = (((py * poolHeight) + dy) * g.Stride) + fy - g.Pad;
-                                bool rowInside = iy >= 0 && iy < g.Height;
-                                int rowStart = ((c * g.Height) + iy) * g.Width;
-                                for (int px = 0; px < pooledWidth; px++, column++)
+                                for (int px = 0; px < pooledWidth; px++)
                                 {
                                     int ix = (((px * poolWidth) + dx) * g.Stride) + fx - g.Pad;
-                                    col[column] = rowInside && ix >= 0 && ix < g.Width ? x[rowStart + ix] : T.Zero;
+                                    map[column++] = iy >= 0 && iy < g.Height && ix >= 0 && ix < g.Width ? (((c * g.Height) + iy) * g.Width) + ix : -1;
                                 }
                             }
                         }
@@ -57,49 +53,39 @@ public static class PooledConvolution
                 }
             }
         }
+
+        return map;
     }
 
-    /// <summary>col2im of <see cref="Im2Col{T}"/>: dx[c, iy, ix] (+)= Σ dcol over the columns that read it, k then column ascending.</summary>
-    public static void Col2Im<T>(ReadOnlySpan<T> dcol, in ConvolutionGeometry g, int poolHeight, int poolWidth, Span<T> dx, bool accumulate = false)
+    /// <summary>col[i] = x[map[i]], 0 where the map says padding: the pooled-order im2col.</summary>
+    public static void Im2Col<T>(ReadOnlySpan<T> x, ReadOnlySpan<int> map, Span<T> col)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int pooledWidth = g.OutputWidth / poolWidth, pooledHeight = g.OutputHeight / poolHeight, q = pooledHeight * pooledWidth;
-        int columns = poolHeight * poolWidth * q;
-        ShapeCheck.AtLeast(dx, g.InputLength, nameof(dx));
-        ShapeCheck.AtLeast(dcol, (long)g.WindowLength * columns, nameof(dcol));
+        ShapeCheck.AtLeast(col, map.Length, nameof(col));
+        for (int i = 0; i < map.Length; i++)
+        {
+            int from = map[i];
+            col[i] = from >= 0 ? x[from] : T.Zero;
+        }
+    }
+
+    /// <summary>col2im of <see cref="Im2Col{T}"/>: dx[map[i]] (+)= dcol[i], in the order i ascending.</summary>
+    public static void Col2Im<T>(ReadOnlySpan<T> dcol, ReadOnlySpan<int> map, int inputLength, Span<T> dx, bool accumulate = false)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ShapeCheck.AtLeast(dcol, map.Length, nameof(dcol));
+        ShapeCheck.AtLeast(dx, inputLength, nameof(dx));
         if (!accumulate)
         {
-            dx[..g.InputLength].Clear();
+            dx[..inputLength].Clear();
         }
 
-        for (int c = 0, k = 0; c < g.Channels; c++)
+        for (int i = 0; i < map.Length; i++)
         {
-            for (int fy = 0; fy < g.WindowHeight; fy++)
+            int to = map[i];
+            if (to >= 0)
             {
-                for (int fx = 0; fx < g.WindowWidth; fx++, k++)
-                {
-                    int column = k * columns;
-                    for (int dy = 0; dy < poolHeight; dy++)
-                    {
-                        for (int ddx = 0; ddx < poolWidth; ddx++)
-                        {
-                            for (int py = 0; py < pooledHeight; py++)
-                            {
-                                int iy = (((py * poolHeight) + dy) * g.Stride) + fy - g.Pad;
-                                bool rowInside = iy >= 0 && iy < g.Height;
-                                int rowStart = ((c * g.Height) + iy) * g.Width;
-                                for (int px = 0; px < pooledWidth; px++, column++)
-                                {
-                                    int ix = (((px * poolWidth) + ddx) * g.Stride) + fx - g.Pad;
-                                    if (rowInside && ix >= 0 && ix < g.Width)
-                                    {
-                                        dx[rowStart + ix] += dcol[column];
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+                dx[to] += dcol[i];
             }
         }
     }
@@ -114,6 +100,7 @@ public static class PooledConvolution
         ReadOnlySpan<T> weights,    // [FN, K]
         ReadOnlySpan<T> bias,       // [FN]
         in ConvolutionGeometry g, int poolHeight, int poolWidth,
+        ReadOnlySpan<int> columnMap, // [K·B·Q] of ColumnMap(g, poolHeight, poolWidth)
         Span<T> col,                // [K, B·Q] scratch, kept for the backward pass
         Span<T> z,                  // [FN, B·Q] scratch
         Span<T> pooled,             // [FN, Q]
@@ -124,7 +111,8 @@ public static class PooledConvolution
         ShapeCheck.AtLeast(z, (long)filters * columns, nameof(z));
         ShapeCheck.AtLeast(pooled, (long)filters * q, nameof(pooled));
         ShapeCheck.AtLeast(argmax, (long)filters * q, nameof(argmax));
-        Im2Col(x, g, poolHeight, poolWidth, col);
+        ShapeCheck.AtLeast(columnMap, (long)g.WindowLength * columns, nameof(columnMap));
+        Im2Col(x, columnMap, col);
         for (int f = 0; f < filters; f++)
         {
             z.Slice(f * columns, columns).Fill(bias[f]);
@@ -150,6 +138,7 @@ public static class PooledConvolution
         ReadOnlySpan<T> col,        // [K, B·Q] from the forward pass
         ReadOnlySpan<T> weights,    // [FN, K]
         in ConvolutionGeometry g, int poolHeight, int poolWidth,
+        ReadOnlySpan<int> columnMap, // [K·B·Q] of ColumnMap(g, poolHeight, poolWidth)
         Span<T> dz,                 // [FN, B·Q] scratch
         Span<T> dWeights,           // [FN, K]
         Span<T> dBias,              // [FN]
@@ -166,21 +155,12 @@ public static class PooledConvolution
         }
 
         GemmNT.Multiply(isa, dz, col, filters, columns, k, dWeights, accumulate);
-        for (int f = 0; f < filters; f++)
-        {
-            T sum = T.Zero;
-            foreach (T value in dz.Slice(f * columns, columns))
-            {
-                sum += value;
-            }
-
-            dBias[f] = accumulate ? dBias[f] + sum : sum;
-        }
+        Convolution.BiasGradient<T>(dz, columns, dBias, accumulate);
 
         if (!dx.IsEmpty)
         {
             GemmTN.Multiply(isa, weights, k, dz, k, filters, columns, dcol);
-            Col2Im(dcol, g, poolHeight, poolWidth, dx);
+            Col2Im(dcol, columnMap, g.InputLength, dx);
         }
     }
 

@@ -77,9 +77,10 @@ public class PooledConvolutionTests
             var z = new T[Filters * columns];
             var pooled = new T[Filters * q];
             var argmax = new T[Filters * q];
-            PooledConvolution.Forward<T>(path, x, weights, bias, g, c.Pool, c.Pool, pcol, z, pooled, argmax);
+            int[] map = PooledConvolution.ColumnMap(g, c.Pool, c.Pool);
+            PooledConvolution.Forward<T>(path, x, weights, bias, g, c.Pool, c.Pool, map, pcol, z, pooled, argmax);
             var dx = new T[g.InputLength];
-            PooledConvolution.Backward<T>(path, dpooled, pooled, argmax, pcol, weights, g, c.Pool, c.Pool, new T[z.Length], dW, db, new T[pcol.Length], dx, accumulate: image > 0);
+            PooledConvolution.Backward<T>(path, dpooled, pooled, argmax, pcol, weights, g, c.Pool, c.Pool, map, new T[z.Length], dW, db, new T[pcol.Length], dx, accumulate: image > 0);
 
             string where = $"{path} {typeof(T).Name} {c} image {image}";
             AssertClose(expected, pooled, tolerance, where + " pooled");

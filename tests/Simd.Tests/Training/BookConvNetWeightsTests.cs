@@ -20,6 +20,7 @@ public class BookConvNetWeightsTests
         const int Filters = 30, Hidden = 100, Classes = 10, Batch = 100;
         int q = PooledConvolution.PooledPositions(conv, 2, 2), flat = Filters * q; // 4320, the book's NCHW flatten
         Dataset<double> test = MnistFixture.TestDouble;
+        int[] map = PooledConvolution.ColumnMap(conv, 2, 2);
         var col = new double[conv.WindowLength * 4 * q];
         var z = new double[Filters * 4 * q];
         var argmax = new double[flat];
@@ -33,7 +34,7 @@ public class BookConvNetWeightsTests
             test.CopyImages(Isa.Best, start, Batch, images);
             for (int i = 0; i < Batch; i++)
             {
-                PooledConvolution.Forward<double>(Isa.Best, images.AsSpan(i * test.Features, test.Features), p["W1"], p["b1"], conv, 2, 2, col, z, pooled.AsSpan(i * flat, flat), argmax);
+                PooledConvolution.Forward<double>(Isa.Best, images.AsSpan(i * test.Features, test.Features), p["W1"], p["b1"], conv, 2, 2, map, col, z, pooled.AsSpan(i * flat, flat), argmax);
             }
 
             GemmNN.Multiply<double>(Isa.Best, pooled, p["W2"], p["b2"], Batch, flat, Hidden, hidden);
