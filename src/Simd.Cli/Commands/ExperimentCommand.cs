@@ -331,14 +331,14 @@ internal static class ExperimentCommand
                     w[i] = rng.NextGaussian() * cases[c].Std;
                 }
 
-                GemmNN.Multiply<double>(Isa.Best, x, w, [], Points, Units, Units, a);
+                GemmNN.Multiply<double>(context.Isa, x, w, [], Points, Units, Units, a);
                 if (cases[c].Activation == Activation.Sigmoid)
                 {
-                    Sigmoid.Forward<double>(Isa.Best, a, a);
+                    Sigmoid.Forward<double>(context.Isa, a, a);
                 }
                 else
                 {
-                    Relu.Forward<double>(Isa.Best, a, a);
+                    Relu.Forward<double>(context.Isa, a, a);
                 }
 
                 foreach (double v in a)
@@ -475,6 +475,9 @@ internal static class ExperimentCommand
         public bool Quick => quick;
 
         public ulong Seed => seed;
+
+        /// <summary>The kernel path of --isa (or SIMD_ISA): every run and every product of the experiment uses it.</summary>
+        public IsaPath Isa => isa;
 
         public int Threads => threads;
 

@@ -41,12 +41,13 @@ internal static class PredictCommand
         Option<string> set = CommonOptions.Choice("--set", "test", "The MNIST set --index reads: test or train.", "test", "train");
         Option<string?> data = CommonOptions.Data();
         Option<bool> json = CommonOptions.Json();
+        Option<string?> isa = CommonOptions.Isa();
         var command = new Command("predict",
             "Classify pictures of handwritten digits with a saved network: each is made an MNIST image (grayscale, inverted when " +
             "the background is light, cropped to the digit, scaled to 20x20 and centred by centre of mass in 28x28), drawn as text, " +
             "and given its three likeliest digits with their probabilities.")
         {
-            images, index, set, data, json,
+            images, index, set, data, json, isa,
         };
         model.AddTo(command);
         command.SetAction((parseResult, cancellationToken) =>
@@ -84,7 +85,7 @@ internal static class PredictCommand
                 }
             }
 
-            var work = new Work(loaded, inputs);
+            var work = new Work(loaded, inputs, CommonOptions.ResolveIsa(parseResult.GetValue(isa)));
             double[][] probabilities = PrecisionDispatch.Run(loaded.File.Precision, work);
             TextWriter output = parseResult.InvocationConfiguration.Output;
             output.Write(parseResult.GetValue(json) ? Json(inputs, probabilities) : Text(loaded, inputs, probabilities));
@@ -354,12 +355,12 @@ internal static class PredictCommand
     /// <summary>An image to classify: its name, its 28 x 28 MNIST pixels, its label when known, and how it was prepared.</summary>
     internal sealed record Input(string Name, byte[] Pixels, int? Label, string Description);
 
-    private sealed class Work(LoadedModel loaded, List<Input> inputs) : IPrecisionWork<double[][]>
+    private sealed class Work(LoadedModel loaded, List<Input> inputs, IsaPath isa) : IPrecisionWork<double[][]>
     {
         public double[][] Run<T>()
             where T : unmanaged, IFloatingPointIeee754<T>
         {
-            using MultiLayerNet<T> network = loaded.Build<T>(Isa.Best, threads: 1);
+            using MultiLayerNet<T> network = loaded.Build<T>(isa, threads: 1);
             var image = new T[MnistFiles.PixelsPerImage];
             var results = new double[inputs.Count][];
             for (int i = 0; i < inputs.Count; i++)

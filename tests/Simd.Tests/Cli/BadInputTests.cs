@@ -231,6 +231,23 @@ public class BadInputTests(PredictModelFixture model) : IClassFixture<PredictMod
     }
 
     [Fact]
+    public void Predict_takes_the_isa_path_it_is_given()
+    {
+        (int code, _, string error) = Run("predict", "--model", model.Path, "--index", "3", "--isa", "bogus");
+        Assert.Equal(ExitCodes.UsageError, code);
+        Assert.Contains("unknown ISA path 'bogus'", error, StringComparison.Ordinal);
+
+        (code, string scalar, error) = Run("predict", "--model", model.Path, "--index", "3", "--isa", "scalar", "--json");
+        Assert.True(code == 0, error);
+        (code, string best, error) = Run("predict", "--model", model.Path, "--index", "3", "--json");
+        Assert.True(code == 0, error);
+        using JsonDocument a = JsonDocument.Parse(scalar), b = JsonDocument.Parse(best);
+        double[] pa = [.. a.RootElement[0].GetProperty("probabilities").EnumerateArray().Select(p => p.GetDouble())];
+        double[] pb = [.. b.RootElement[0].GetProperty("probabilities").EnumerateArray().Select(p => p.GetDouble())];
+        Assert.All(pa.Zip(pb), p => Assert.Equal(p.First, p.Second, 1e-5));
+    }
+
+    [Fact]
     public void A_long_bad_value_in_a_model_file_is_quoted_short()
     {
         using var dir = new TempDirectory();
