@@ -65,7 +65,7 @@ public sealed partial class MultiLayerNet<T>
     }
 
     /// <summary>
-    /// Backprop in two phases of fixed blocks, each computed whole by the worker that claims it, so no
+    /// Backprop in phases of fixed blocks (two without batch normalization), each computed whole by the worker that claims it, so no
     /// element is written by two workers and each is computed in the same order whatever the thread count:
     /// <list type="number">
     /// <item>Rows: blocks of <see cref="Tuning.RowAlignment"/> images through the forward pass, the softmax

@@ -1,9 +1,11 @@
 namespace Simd.Training;
 
 /// <summary>
-/// The run's random numbers: xoshiro256** seeded through SplitMix64. Small, fast, allocation-free and
-/// the same on every machine and .NET version, so a seed always reproduces the same run
-/// (System.Random promises neither).
+/// The run's random numbers: xoshiro256** seeded through SplitMix64. Small, fast and allocation-free; its
+/// integers and uniform doubles are the same on every machine and .NET version (System.Random promises
+/// neither). <see cref="NextGaussian"/> goes through Math.Log and Math.Cos, which .NET leaves to the
+/// platform's C library: the same seed gives the same Gaussians on one machine and runtime, and may differ
+/// in the last bit elsewhere.
 /// </summary>
 public struct Rng
 {

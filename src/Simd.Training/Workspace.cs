@@ -124,8 +124,9 @@ public sealed class Workspace<T>
     public Span<int> NextBatchIndices => _nextBatchIndices;
 
     /// <summary>
-    /// The output of affine layer <paramref name="layer"/> (0-based) after its activation, [B, n_(layer+1)];
-    /// the last layer's is the logits.
+    /// The output buffer of affine layer <paramref name="layer"/> (0-based), [B, n_(layer+1)]: it first holds Z = A·W + b,
+    /// which is normalized (with batch normalization) and activated in place, a phase later when batch normalization
+    /// needs the whole batch's statistics first; the last layer's holds the logits.
     /// </summary>
     public Span2D<T> Activations(int layer) => View(_layout.Activations[layer]).AsSpan2D(MaxBatch, Shape.OutputsOf(layer));
 
