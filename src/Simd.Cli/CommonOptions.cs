@@ -246,7 +246,7 @@ internal static class CommonOptions
     };
 
     /// <summary>The name the options use for an activation.</summary>
-    public static string Name(Training.Activation activation) => activation == Training.Activation.Relu ? "relu" : "sigmoid";
+    public static string Name(Training.Activation activation) => Training.Names.Of(activation);
 
     /// <summary>--json: the command's report as one JSON object instead of text.</summary>
     public static Option<bool> Json() => new("--json") { Description = "Print the report as one JSON object (for machines) instead of text." };
@@ -281,10 +281,10 @@ internal static class CommonOptions
     public const int MaxThreads = 1024;
 
     public static Option<string> Activation() =>
-        Choice("--activation", "sigmoid", "Hidden activation: sigmoid (the book's ch. 4) or relu (ch. 5).", "sigmoid", "relu");
+        Choice("--activation", Training.Names.Of(Training.Activation.Sigmoid), "Hidden activation: sigmoid (the book's ch. 4) or relu (ch. 5).", [.. Training.Names.Activations]);
 
     public static Option<string> Precision(string defaultValue) =>
-        Choice("--precision", defaultValue, "Floating-point precision: single (float32) or double (float64, as the book's numpy).", "single", "double");
+        Choice("--precision", defaultValue, "Floating-point precision: single (float32) or double (float64, as the book's numpy).", [.. Training.Names.Precisions]);
 
     public static Option<string?> Isa()
     {
@@ -311,10 +311,10 @@ internal static class CommonOptions
     }
 
     public static Training.Activation ParseActivation(string value) =>
-        value.Equals("relu", StringComparison.OrdinalIgnoreCase) ? Training.Activation.Relu : Training.Activation.Sigmoid;
+        Training.Names.ActivationNamed(value.ToLowerInvariant()) ?? Training.Activation.Sigmoid;
 
     public static Training.Precision ParsePrecision(string value) =>
-        value.Equals("double", StringComparison.OrdinalIgnoreCase) ? Training.Precision.Double : Training.Precision.Single;
+        Training.Names.PrecisionNamed(value.ToLowerInvariant()) ?? Training.Precision.Single;
 
     /// <summary>The kernel path for this run (option, then SIMD_ISA, then the best); an unsupported one is a usage error.</summary>
     public static IsaPath ResolveIsa(string? requested)

@@ -26,7 +26,7 @@ internal sealed class ModelOptions
             Description = "Hidden activation: sigmoid or relu. Default: the one stored in the model file, else sigmoid (the book's files store none).",
             HelpName = "sigmoid|relu",
         },
-        value => value is null or "sigmoid" or "relu" ? null : $"--activation must be one of sigmoid, relu (got '{value}')");
+        value => value is null || Training.Names.ActivationNamed(value) is not null ? null : $"--activation must be one of {string.Join(", ", Training.Names.Activations)} (got '{value}')");
 
     public void AddTo(Command command)
     {
@@ -56,7 +56,7 @@ internal sealed record LoadedModel(Model File, Activation Activation, string Act
 {
     /// <summary>"784-50-10 sigmoid (from the file), single precision".</summary>
     public string Describe() =>
-        $"{File.Shape} {CommonOptions.Name(Activation)} ({ActivationSource}){(File.Dropout == 0 ? "" : $", dropout {Format.Number(File.Dropout)} (inference scales by {Format.Number(1 - File.Dropout)})")}, {(File.Precision == Precision.Single ? "single" : "double")} precision";
+        $"{File.Shape} {CommonOptions.Name(Activation)} ({ActivationSource}){(File.Dropout == 0 ? "" : $", dropout {Format.Number(File.Dropout)} (inference scales by {Format.Number(1 - File.Dropout)})")}, {Names.Of(File.Precision)} precision";
 
     /// <summary>A network of the file's shape holding its parameters, in T.</summary>
     public MultiLayerNet<T> Build<T>(IsaPath isa, int threads, int maxBatch = 1)

@@ -62,7 +62,7 @@ internal static class CompareCommand
         var sampler = new Rng(~settings.Seed);
         int[] indices = [.. Enumerable.Range(0, settings.Batch).Select(_ => sampler.NextInt(train.Count))];
         (T[] x, byte[] t) = train.Take(indices);
-        string precision = typeof(T) == typeof(float) ? "single" : "double";
+        string precision = Names.Of(Names.PrecisionOf<T>());
         output.WriteLine(
             $"compare: one gradient of the {settings.Network.Describe()} network " +
             $"on a batch of {settings.Batch} training images, {precision} precision, {Isa.Name(settings.Isa)} kernels, {settings.Threads} threads");

@@ -93,7 +93,7 @@ internal static class EvalCommand
             writer.WriteString("model", loaded.File.Path);
             writer.WriteString("shape", loaded.File.Shape.ToString());
             writer.WriteString("activation", CommonOptions.Name(loaded.Activation));
-            writer.WriteString("precision", loaded.File.Precision == Precision.Single ? "single" : "double");
+            writer.WriteString("precision", Names.Of(loaded.File.Precision));
             foreach ((string name, Evaluation e) in new[] { ("train", train), ("test", test) })
             {
                 writer.WriteStartObject(name);

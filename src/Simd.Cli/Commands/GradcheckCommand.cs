@@ -105,7 +105,7 @@ internal static class GradcheckCommand
 
         output.WriteLine(
             $"gradcheck: first {settings.Images} training images, {settings.Network.Describe()}, " +
-            $"{(single ? "single" : "double")} precision, seed {settings.Seed}, {Isa.Name(settings.Isa)} kernels, {settings.Threads} threads, " +
+            $"{Names.Of(Names.PrecisionOf<T>())} precision, seed {settings.Seed}, {Isa.Name(settings.Isa)} kernels, {settings.Threads} threads, " +
             $"h = {Format.Number(step)}");
         output.WriteLine(book
             ? "numerical side: the book's loss, -log(y[t] + 1e-7) (--book-loss); backprop differentiates -log y[t], so about 1e-6 between them is expected"

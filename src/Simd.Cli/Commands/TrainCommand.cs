@@ -130,7 +130,7 @@ internal static class TrainCommand
     private static string Shown<TValue>(TValue value) => value switch
     {
         double d => Format.Number(d),
-        Precision p => p == Precision.Single ? "single" : "double",
+        Precision p => Names.Of(p),
         OptimizerKind k => k.ToString().ToLowerInvariant(),
         GradientMethod g => g.ToString().ToLowerInvariant(),
         _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
@@ -178,7 +178,7 @@ internal static class TrainCommand
             ? MetricsFile.Open(metricsPath, append: outputs.ResumeFrom is not null, e => Fail($"--metrics {metricsPath}: cannot write: {OutputFile.WriteFailure(e)}"))
             : null;
 
-        string precision = typeof(T) == typeof(float) ? "single" : "double";
+        string precision = Names.Of(Names.PrecisionOf<T>());
         output.WriteLine(
             $"train: {spec.Describe()}, {Name(options.Gradient)} gradient, {precision} precision, " +
             $"{options.Iterations} iterations of batch {options.BatchSize}, {OptimizerSettings.Name(options.Optimizer.Kind)} lr {Format.Number(options.Optimizer.LearningRate)}" +

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text;
+using Simd.Training.Files;
 
 namespace Simd.Training.Models;
 
@@ -34,10 +35,10 @@ public static class CheckpointFile
     public const string State1Name = ModelFile.MetadataPrefix + "state1";
     public const string State2Name = ModelFile.MetadataPrefix + "state2";
 
-    private static readonly string[] Names = [TrainingName, IterationName, EpochLossName, EpochStepsName, UpdatesName, SamplerName, NextBatchName, State1Name, State2Name];
+    private static readonly string[] ArrayNames = [TrainingName, IterationName, EpochLossName, EpochStepsName, UpdatesName, SamplerName, NextBatchName, State1Name, State2Name];
 
     /// <summary>Whether <paramref name="name"/> is one of a checkpoint's own arrays (a model reader skips them).</summary>
-    public static bool IsCheckpointArray(string name) => Names.Contains(name);
+    public static bool IsCheckpointArray(string name) => ArrayNames.Contains(name);
 
     /// <summary>Writes a trainer's state to <paramref name="path"/>, replacing it atomically.</summary>
     internal static string Write<T>(string path, MultiLayerNet<T> network, TrainingOptions options, CheckpointProgress progress, ulong[] sampler, ReadOnlySpan<int> nextBatch)
@@ -89,7 +90,7 @@ public static class CheckpointFile
 
         if (model.Activation is { } activation && activation != options.Activation)
         {
-            throw new ModelFileException($"{file}: {ModelFile.ActivationName} says {Name(activation)} but its options say activation={Name(options.Activation)}");
+            throw new ModelFileException($"{file}: {ModelFile.ActivationName} says {Names.Of(activation)} but its options say activation={Names.Of(options.Activation)}");
         }
 
         if (model.Dropout != options.Dropout)
@@ -158,7 +159,7 @@ public static class CheckpointFile
         text.Append(inv, $"iterations={options.Iterations}\n");
         text.Append(inv, $"batch={options.BatchSize}\n");
         text.Append(inv, $"hidden={string.Join(",", options.HiddenSizes)}\n");
-        text.Append(inv, $"activation={(options.Activation == Activation.Relu ? "relu" : "sigmoid")}\n");
+        text.Append(inv, $"activation={Names.Of(options.Activation)}\n");
         text.Append(inv, $"init={options.Init}\n");
         text.Append(inv, $"optimizer={o.Kind}\n");
         text.Append(inv, $"lr={o.LearningRate:R}\nmomentum={o.Momentum:R}\ndecay_rate={o.DecayRate:R}\nbeta1={o.Beta1:R}\nbeta2={o.Beta2:R}\n");
@@ -207,12 +208,7 @@ public static class CheckpointFile
             Iterations = Parse("iterations", Integer),
             BatchSize = Parse("batch", Integer),
             HiddenSizes = hidden,
-            Activation = Value("activation") switch
-            {
-                "relu" => Activation.Relu,
-                "sigmoid" => Activation.Sigmoid,
-                string other => throw new ModelFileException($"{file}: {TrainingName} has activation={other}"),
-            },
+            Activation = Names.ActivationNamed(Value("activation")) ?? throw new ModelFileException($"{file}: {TrainingName} has activation={Printable.Value(Value("activation"))}"),
             Init = weightInit,
             Optimizer = new OptimizerSettings(Parse("optimizer", Enum<OptimizerKind>), Parse("lr", Number))
             {
@@ -240,8 +236,6 @@ public static class CheckpointFile
 
         return options;
     }
-
-    private static string Name(Activation activation) => activation == Activation.Relu ? "relu" : "sigmoid";
 
     private static string Text(string file, NpyArray array) => array.Type == NpyType.Unicode && array.Shape.Count == 0
         ? array.ToText()

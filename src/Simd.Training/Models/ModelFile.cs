@@ -58,7 +58,7 @@ public static partial class ModelFile
         return
         [
             NpyArray.Text(VersionName, FormatVersion),
-            NpyArray.Text(ActivationName, network.Activation == Activation.Relu ? "relu" : "sigmoid"),
+            NpyArray.Text(ActivationName, Names.Of(network.Activation)),
             NpyArray.Text(InitName, network.Init.ToString()),
             NpyArray.Text(OptionsName, options),
             NpyArray.Text(DropoutName, network.DropoutRatio.ToString("R", CultureInfo.InvariantCulture)),
@@ -236,12 +236,8 @@ public static partial class ModelFile
         Activation? activation = null;
         if (metadata.TryGetValue(ActivationName, out NpyArray? activationArray))
         {
-            activation = ReadText(file, activationArray) switch
-            {
-                "sigmoid" => Activation.Sigmoid,
-                "relu" => Activation.Relu,
-                string other => throw new ModelFileException($"{file}: {ActivationName} is '{Printable.Value(other)}' (sigmoid or relu)"),
-            };
+            string named = ReadText(file, activationArray);
+            activation = Names.ActivationNamed(named) ?? throw new ModelFileException($"{file}: {ActivationName} is '{Printable.Value(named)}' ({string.Join(" or ", Names.Activations)})");
         }
 
         foreach (NpyArray array in metadata.Values)
