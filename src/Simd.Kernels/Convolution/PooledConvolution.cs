@@ -154,8 +154,8 @@ public static class PooledConvolution
             ReluMaxBackward(isa, dpooled.Slice(f * q, q), pooled.Slice(f * q, q), argmax.Slice(f * q, q), blocks, dz.Slice(f * columns, columns));
         }
 
-        GemmNT.Multiply(isa, dz, col, filters, columns, k, dWeights, accumulate);
-        Convolution.BiasGradient<T>(dz, columns, dBias, accumulate);
+        GemmNTLongInner.Multiply(isa, dz, col, filters, columns, k, dWeights, accumulate);
+        Convolution.BiasGradient<T>(isa, dz, columns, dBias, accumulate);
 
         if (!dx.IsEmpty)
         {

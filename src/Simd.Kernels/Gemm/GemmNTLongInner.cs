@@ -1,0 +1,150 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
+namespace Simd.Kernels;
+
+/// <summary>
+/// C (+)= A·Bᵀ when C is small and the inner size long: a convolution's weight gradient dW[FN, K] = dY[FN, P]·colᵀ
+/// (30 x 25 over P = 576 for the book's ch. 7 layer), where <see cref="GemmNT"/>'s transpose-and-pack of B and its
+/// leftover columns cost more than the products. Here each 4 x 4 block of C is 16 vector accumulators running along
+/// the inner size (4 + 4 loads for 16 multiply-adds), summed across lanes at the end; the edge rows and columns are
+/// one dot product each. Every element sums its products in a fixed order, whatever the caller's threads.
+/// A: [m, k] row-major, B: [n, k] row-major, C: [m, n] row-major.
+/// </summary>
+public static class GemmNTLongInner
+{
+    private const int Tile = 4;
+
+    /// <summary>C[i, j] = (accumulate ? C[i, j] : 0) + Σ_p A[i, p]·B[j, p].</summary>
+    public static void Multiply<T>(
+        IsaPath isa,
+        ReadOnlySpan<T> a, // [m, k]
+        ReadOnlySpan<T> b, // [n, k]
+        int m, int k, int n,
+        Span<T> c,         // [m, n]
+        bool accumulate = false)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ShapeCheck.NonNegative(m, nameof(m));
+        ShapeCheck.NonNegative(k, nameof(k));
+        ShapeCheck.NonNegative(n, nameof(n));
+        ShapeCheck.AtLeast(a, (long)m * k, nameof(a));
+        ShapeCheck.AtLeast(b, (long)n * k, nameof(b));
+        ShapeCheck.AtLeast(c, (long)m * n, nameof(c));
+        switch (Isa.Effective(isa))
+        {
+            case IsaPath.Vector512 when k >= V512<T>.Lanes:
+                Blocks<T, V512<T>>(a, b, m, k, n, c, accumulate);
+                break;
+            case IsaPath.Vector256 or IsaPath.Vector512 when k >= V256<T>.Lanes:
+                Blocks<T, V256<T>>(a, b, m, k, n, c, accumulate);
+                break;
+            case IsaPath.Vector128 or IsaPath.Vector256 or IsaPath.Vector512 when k >= V128<T>.Lanes:
+                Blocks<T, V128<T>>(a, b, m, k, n, c, accumulate);
+                break;
+            default:
+                GemmNT.Scalar(a, b, m, k, n, c, accumulate);
+                break;
+        }
+    }
+
+    private static void Blocks<T, TV>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, int m, int k, int n, Span<T> c, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : struct, IVector<TV, T>
+    {
+        ref T a0 = ref MemoryMarshal.GetReference(a);
+        ref T b0 = ref MemoryMarshal.GetReference(b);
+        int fullRows = m - (m % Tile), fullColumns = n - (n % Tile);
+        for (int i = 0; i < fullRows; i += Tile)
+        {
+            for (int j = 0; j < fullColumns; j += Tile)
+            {
+                Tile4x4<T, TV>(ref a0, ref b0, i, j, k, n, c, accumulate);
+            }
+
+            for (int j = fullColumns; j < n; j++)
+            {
+                for (int r = i; r < i + Tile; r++)
+                {
+                    Store(c, (r * n) + j, Dot<T, TV>(ref a0, ref b0, r, j, k), accumulate);
+                }
+            }
+        }
+
+        for (int i = fullRows; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                Store(c, (i * n) + j, Dot<T, TV>(ref a0, ref b0, i, j, k), accumulate);
+            }
+        }
+    }
+
+    /// <summary>C[i..i+4, j..j+4]: 16 accumulators along k, whole vectors then the last one masked.</summary>
+    private static void Tile4x4<T, TV>(ref T a0, ref T b0, int i, int j, int k, int n, Span<T> c, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : struct, IVector<TV, T>
+    {
+        nint ra0 = (nint)i * k, ra1 = ra0 + k, ra2 = ra1 + k, ra3 = ra2 + k;
+        nint rb0 = (nint)j * k, rb1 = rb0 + k, rb2 = rb1 + k, rb3 = rb2 + k;
+        TV c00 = TV.Zero, c01 = TV.Zero, c02 = TV.Zero, c03 = TV.Zero;
+        TV c10 = TV.Zero, c11 = TV.Zero, c12 = TV.Zero, c13 = TV.Zero;
+        TV c20 = TV.Zero, c21 = TV.Zero, c22 = TV.Zero, c23 = TV.Zero;
+        TV c30 = TV.Zero, c31 = TV.Zero, c32 = TV.Zero, c33 = TV.Zero;
+        int lanes = TV.Lanes, whole = k - (k % lanes);
+        for (int p = 0; p <= k - 1; p += lanes)
+        {
+            TV x0, x1, x2, x3, y0, y1, y2, y3;
+            if (p < whole)
+            {
+                (x0, x1, x2, x3) = (TV.Load(ref a0, ra0 + p), TV.Load(ref a0, ra1 + p), TV.Load(ref a0, ra2 + p), TV.Load(ref a0, ra3 + p));
+                (y0, y1, y2, y3) = (TV.Load(ref b0, rb0 + p), TV.Load(ref b0, rb1 + p), TV.Load(ref b0, rb2 + p), TV.Load(ref b0, rb3 + p));
+            }
+            else
+            {
+                int left = k - p; // the masked last vector: its other lanes are 0 and add nothing
+                (x0, x1, x2, x3) = (TV.LoadFirst(ref a0, ra0 + p, left, TV.Zero), TV.LoadFirst(ref a0, ra1 + p, left, TV.Zero), TV.LoadFirst(ref a0, ra2 + p, left, TV.Zero), TV.LoadFirst(ref a0, ra3 + p, left, TV.Zero));
+                (y0, y1, y2, y3) = (TV.LoadFirst(ref b0, rb0 + p, left, TV.Zero), TV.LoadFirst(ref b0, rb1 + p, left, TV.Zero), TV.LoadFirst(ref b0, rb2 + p, left, TV.Zero), TV.LoadFirst(ref b0, rb3 + p, left, TV.Zero));
+            }
+
+            c00 = TV.MultiplyAdd(x0, y0, c00); c01 = TV.MultiplyAdd(x0, y1, c01); c02 = TV.MultiplyAdd(x0, y2, c02); c03 = TV.MultiplyAdd(x0, y3, c03);
+            c10 = TV.MultiplyAdd(x1, y0, c10); c11 = TV.MultiplyAdd(x1, y1, c11); c12 = TV.MultiplyAdd(x1, y2, c12); c13 = TV.MultiplyAdd(x1, y3, c13);
+            c20 = TV.MultiplyAdd(x2, y0, c20); c21 = TV.MultiplyAdd(x2, y1, c21); c22 = TV.MultiplyAdd(x2, y2, c22); c23 = TV.MultiplyAdd(x2, y3, c23);
+            c30 = TV.MultiplyAdd(x3, y0, c30); c31 = TV.MultiplyAdd(x3, y1, c31); c32 = TV.MultiplyAdd(x3, y2, c32); c33 = TV.MultiplyAdd(x3, y3, c33);
+        }
+
+        int row = i * n;
+        Store(c, row + j, TV.Sum(c00), accumulate); Store(c, row + j + 1, TV.Sum(c01), accumulate); Store(c, row + j + 2, TV.Sum(c02), accumulate); Store(c, row + j + 3, TV.Sum(c03), accumulate);
+        row += n;
+        Store(c, row + j, TV.Sum(c10), accumulate); Store(c, row + j + 1, TV.Sum(c11), accumulate); Store(c, row + j + 2, TV.Sum(c12), accumulate); Store(c, row + j + 3, TV.Sum(c13), accumulate);
+        row += n;
+        Store(c, row + j, TV.Sum(c20), accumulate); Store(c, row + j + 1, TV.Sum(c21), accumulate); Store(c, row + j + 2, TV.Sum(c22), accumulate); Store(c, row + j + 3, TV.Sum(c23), accumulate);
+        row += n;
+        Store(c, row + j, TV.Sum(c30), accumulate); Store(c, row + j + 1, TV.Sum(c31), accumulate); Store(c, row + j + 2, TV.Sum(c32), accumulate); Store(c, row + j + 3, TV.Sum(c33), accumulate);
+    }
+
+    /// <summary>One edge element: Σ_p A[i, p]·B[j, p] in one vector accumulator, the last vector masked.</summary>
+    private static T Dot<T, TV>(ref T a0, ref T b0, int i, int j, int k)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : struct, IVector<TV, T>
+    {
+        nint ra = (nint)i * k, rb = (nint)j * k;
+        TV sum = TV.Zero;
+        int p = 0;
+        for (; p <= k - TV.Lanes; p += TV.Lanes)
+        {
+            sum = TV.MultiplyAdd(TV.Load(ref a0, ra + p), TV.Load(ref b0, rb + p), sum);
+        }
+
+        if (p < k)
+        {
+            sum = TV.MultiplyAdd(TV.LoadFirst(ref a0, ra + p, k - p, TV.Zero), TV.LoadFirst(ref b0, rb + p, k - p, TV.Zero), sum);
+        }
+
+        return TV.Sum(sum);
+    }
+
+    private static void Store<T>(Span<T> c, int at, T sum, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => c[at] = accumulate ? c[at] + sum : sum;
+}
