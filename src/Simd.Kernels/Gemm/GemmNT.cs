@@ -86,7 +86,8 @@ public static class GemmNT
         }
     }
 
-    private static void Validate<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, int m, int k, int n, Span<T> c)
+    /// <summary>The shapes of C[m, n] = A[m, k]·B[n, k]ᵀ: sizes not negative, every buffer large enough.</summary>
+    internal static void Validate<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, int m, int k, int n, Span<T> c)
     {
         ShapeCheck.NonNegative(m, nameof(m));
         ShapeCheck.NonNegative(k, nameof(k));

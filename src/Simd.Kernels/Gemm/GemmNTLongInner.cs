@@ -25,12 +25,7 @@ public static class GemmNTLongInner
         bool accumulate = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ShapeCheck.NonNegative(m, nameof(m));
-        ShapeCheck.NonNegative(k, nameof(k));
-        ShapeCheck.NonNegative(n, nameof(n));
-        ShapeCheck.AtLeast(a, (long)m * k, nameof(a));
-        ShapeCheck.AtLeast(b, (long)n * k, nameof(b));
-        ShapeCheck.AtLeast(c, (long)m * n, nameof(c));
+        GemmNT.Validate(a, b, m, k, n, c);
         switch (Isa.Effective(isa))
         {
             case IsaPath.Vector512 when k >= V512<T>.Lanes:
