@@ -246,7 +246,6 @@ internal static class CommonOptions
     };
 
     /// <summary>The name the options use for an activation.</summary>
-    public static string Name(Training.Activation activation) => Training.Names.Of(activation);
 
     /// <summary>--json: the command's report as one JSON object instead of text.</summary>
     public static Option<bool> Json() => new("--json") { Description = "Print the report as one JSON object (for machines) instead of text." };

@@ -56,7 +56,7 @@ internal sealed record LoadedModel(Model File, Activation Activation, string Act
 {
     /// <summary>"784-50-10 sigmoid (from the file), single precision".</summary>
     public string Describe() =>
-        $"{File.Shape} {CommonOptions.Name(Activation)} ({ActivationSource}){(File.Dropout == 0 ? "" : $", dropout {Format.Number(File.Dropout)} (inference scales by {Format.Number(1 - File.Dropout)})")}, {Names.Of(File.Precision)} precision";
+        $"{File.Shape} {Names.Of(Activation)} ({ActivationSource}){(File.Dropout == 0 ? "" : $", dropout {Format.Number(File.Dropout)} (inference scales by {Format.Number(1 - File.Dropout)})")}, {Names.Of(File.Precision)} precision";
 
     /// <summary>A network of the file's shape holding its parameters, in T.</summary>
     public MultiLayerNet<T> Build<T>(IsaPath isa, int threads, int maxBatch = 1)

@@ -12,7 +12,7 @@ internal sealed record NetworkSpec(int[] Hidden, Activation Activation, WeightIn
 
     /// <summary>"784-100-100-10 relu, init he, weight decay 0.1".</summary>
     public string Describe() =>
-        $"{string.Join("-", [MnistFiles.PixelsPerImage, .. Hidden, MnistFiles.ClassCount])} {CommonOptions.Name(Activation)}, init {Init}" +
+        $"{string.Join("-", [MnistFiles.PixelsPerImage, .. Hidden, MnistFiles.ClassCount])} {Names.Of(Activation)}, init {Init}" +
         (WeightDecay == 0 ? "" : $", weight decay {Format.Number(WeightDecay)}") +
         (Dropout == 0 ? "" : $", dropout {Format.Number(Dropout)}") +
         (BatchNorm ? ", batch normalization" : "");

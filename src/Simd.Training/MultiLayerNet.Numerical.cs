@@ -68,6 +68,7 @@ public sealed partial class MultiLayerNet<T>
         private NumericalLoss _loss;
         private double _step;
         private Memory<byte> _kinks;
+        private int _patternLength; // batch · Σ hidden sizes when kinks are asked for, else 0
         private byte[][] _patterns = []; // [2 · worker + pass][batch · Σ hidden sizes]: which hidden activations are positive
 
         public void Set(
@@ -77,11 +78,11 @@ public sealed partial class MultiLayerNet<T>
             _loss = loss;
             _step = step;
             _kinks = kinks;
-            int patternLength = kinks.IsEmpty ? 0 : batch * network.Shape.HiddenSizes.Sum();
-            if (patternLength > 0 && (_patterns.Length < 2 * network._pool.Count || _patterns[0].Length < patternLength))
+            _patternLength = kinks.IsEmpty ? 0 : batch * network.Shape.HiddenSizes.Sum();
+            if (_patternLength > 0 && (_patterns.Length < 2 * network._pool.Count || _patterns[0].Length < _patternLength))
             {
                 // Once per size, only for a gradient check that asks for kinks: never in a training step.
-                _patterns = [.. Enumerable.Range(0, 2 * network._pool.Count).Select(_ => new byte[patternLength])];
+                _patterns = [.. Enumerable.Range(0, 2 * network._pool.Count).Select(_ => new byte[_patternLength])];
             }
 
             _cancellation = cancellation;
@@ -102,9 +103,8 @@ public sealed partial class MultiLayerNet<T>
             ReadOnlySpan<byte> labels = _labels.Span;
             Span<T> gradients = _gradients.Span;
             Span<byte> kinks = _kinks.Span;
-            int patternLength = kinks.IsEmpty ? 0 : _batch * network.Shape.HiddenSizes.Sum();
-            Span<byte> plusPattern = kinks.IsEmpty ? default : _patterns[2 * worker].AsSpan(0, patternLength);
-            Span<byte> minusPattern = kinks.IsEmpty ? default : _patterns[(2 * worker) + 1].AsSpan(0, patternLength);
+            Span<byte> plusPattern = kinks.IsEmpty ? default : _patterns[2 * worker].AsSpan(0, _patternLength);
+            Span<byte> minusPattern = kinks.IsEmpty ? default : _patterns[(2 * worker) + 1].AsSpan(0, _patternLength);
             T h = T.CreateTruncating(_step);
             T twoH = h + h;
             int reported = 0;

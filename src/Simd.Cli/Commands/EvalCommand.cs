@@ -92,7 +92,7 @@ internal static class EvalCommand
             writer.WriteStartObject();
             writer.WriteString("model", loaded.File.Path);
             writer.WriteString("shape", loaded.File.Shape.ToString());
-            writer.WriteString("activation", CommonOptions.Name(loaded.Activation));
+            writer.WriteString("activation", Names.Of(loaded.Activation));
             writer.WriteString("precision", Names.Of(loaded.File.Precision));
             foreach ((string name, Evaluation e) in new[] { ("train", train), ("test", test) })
             {

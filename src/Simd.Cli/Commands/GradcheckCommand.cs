@@ -11,7 +11,7 @@ internal static class GradcheckCommand
 {
     /// <summary>
     /// Default tolerance of the max relative error in double, with the numerical side on the loss backprop
-    /// differentiates: h = 1e-4 leaves an O(h²) truncation, measured 1e-10 to 3e-9 on the README's networks, so a
+    /// differentiates and h = <see cref="DoubleStep"/>: measured 2.9e-9 to 2.4e-8 on the README's networks, so a
     /// wrong term of one part in ten million still fails.
     /// </summary>
     public const double DoubleTolerance = 1e-7;

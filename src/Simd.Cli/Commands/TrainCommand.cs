@@ -77,7 +77,7 @@ internal static class TrainCommand
                 Precision savedPrecision = resumeFrom.Model.Precision;
                 Agree(parseResult, batch, options.BatchSize, saved.BatchSize);
                 Agree(parseResult, network.Hidden, string.Join(",", options.HiddenSizes), string.Join(",", saved.HiddenSizes));
-                Agree(parseResult, network.Activation, CommonOptions.Name(options.Activation), CommonOptions.Name(saved.Activation));
+                Agree(parseResult, network.Activation, Names.Of(options.Activation), Names.Of(saved.Activation));
                 Agree(parseResult, network.Init, options.Init.ToString(), saved.Init.ToString());
                 Agree(parseResult, network.WeightDecay, options.WeightDecay, saved.WeightDecay);
                 Agree(parseResult, network.Dropout, options.Dropout, saved.Dropout);
@@ -312,7 +312,9 @@ internal static class TrainCommand
 
         string name = target ?? Path.ChangeExtension(besideFile ?? Path.Combine(Environment.CurrentDirectory, "simd"), null) + ".checkpoint.npz";
         string? rescued = OutputFile.Rescue(name, save, out string? reason);
-        return (rescued, rescued is null ? $"{problem ?? reason}; nor could it be written beside it or in {Path.GetTempPath()}: {reason}" : problem);
+        return (rescued, rescued is null
+            ? $"{(problem is null ? "it could not" : problem + "; nor could it")} be written beside it or in {Path.GetTempPath()}: {reason}"
+            : problem);
     }
 
     private static string Name(GradientMethod method) => method == GradientMethod.Numerical ? "numerical" : "backprop";

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Simd.Kernels;
@@ -270,7 +269,6 @@ public static class PooledConvolution
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ReluMaxBackward<T, TV>(ReadOnlySpan<T> dpooled, ReadOnlySpan<T> pooled, ReadOnlySpan<T> argmax, int blocks, Span<T> dz)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TV : struct, IVector<TV, T>

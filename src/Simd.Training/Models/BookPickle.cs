@@ -67,7 +67,6 @@ public static class BookPickle
         var marks = new Stack<int>();
         var memo = new List<object?>();
         int at = 0;
-        Dictionary<string, NpyArray>? result = null;
         while (true)
         {
             if (at >= pickle.Length)
@@ -304,7 +303,7 @@ public static class BookPickle
                             throw Bad(top is Dictionary<string, object?> ? "values left on the stack" : $"the pickle holds {Describe(top)}, not a dict of arrays");
                         }
 
-                        result = [];
+                        var result = new Dictionary<string, NpyArray>(StringComparer.Ordinal);
                         foreach ((string name, object? value) in dict)
                         {
                             result[name] = value is PickledArray array ? array.ToNpy(name, Bad) : throw Bad($"'{Printable.Value(name)}' holds {Describe(value)}, not a numpy array");

@@ -119,4 +119,29 @@ public class GradientCheckTests
         Assert.True(rows.Max(r => r.RelativeError) < 1e-8, string.Join(", ", rows.Select(r => $"{r.Tensor.Name} {r.RelativeError:E2}")));
         Assert.True(GradientComparison.Compare<double>(shape, backprop, numerical)[1].RelativeError > 1e-3, "the kink should spoil b1 when not left out");
     }
+
+    /// <summary>
+    /// The check's numerical side (backprop's loss, h = 1e-5) and its kink flags are bitwise the same for any thread
+    /// count, past the cores and past the batch's row blocks, for batches of 1 and 7, on a deeper ReLU network with
+    /// batch normalization.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    public void Kinks_and_the_exact_numerical_gradient_do_not_depend_on_threads(int batch)
+    {
+        var shape = new NetworkShape(784, [6, 5, 4], 10, batchNorm: true);
+        (double[] x, byte[] t) = MnistFixture.TrainDouble.Take([.. Enumerable.Range(0, batch)]);
+        (double[] Gradient, byte[] Kinks)? first = null;
+        foreach (int threads in (int[])[1, 3, 8])
+        {
+            using var network = new MultiLayerNet<double>(shape, Activation.Relu, Isa.Best, seed: 4, maxBatch: batch, threads);
+            var numerical = new double[shape.ParameterCount];
+            var kinks = new byte[shape.ParameterCount];
+            network.NumericalGradient(x, t, batch, numerical, loss: NumericalLoss.Backprop, kinks: kinks, step: 1e-5);
+            first ??= (numerical, kinks);
+            Assert.Equal(first.Value.Gradient, numerical);
+            Assert.Equal(first.Value.Kinks, kinks);
+        }
+    }
 }
