@@ -26,8 +26,9 @@ internal static class NetworkLimits
         }
 
         NetworkShape shape = network.Shape;
-        long elements = Workspace<T>.RequiredElements(shape, batch, threads, Tuning.EvaluationChunkRows);
-        long bytes = Workspace<T>.RequiredBytes(shape, batch, threads, Tuning.EvaluationChunkRows);
+        WorkspaceNeeds needs = WorkspaceNeeds.Of(network.Stack);
+        long elements = Workspace<T>.RequiredElements(needs, batch, threads, Tuning.EvaluationChunkRows);
+        long bytes = Workspace<T>.RequiredBytes(needs, batch, threads, Tuning.EvaluationChunkRows);
         string what = $"a {shape} network with {batchOption} {batch} and --threads {threads}";
         string lower = $"lower {batchOption}, --threads or --hidden";
         if (elements > Workspace<T>.MaxElements)

@@ -10,6 +10,9 @@ internal sealed record NetworkSpec(int[] Hidden, Activation Activation, WeightIn
 {
     public NetworkShape Shape => new(MnistFiles.PixelsPerImage, Hidden, MnistFiles.ClassCount, BatchNorm);
 
+    /// <summary>The layers: Affine → [BatchNormalization] → activation → [Dropout] per hidden size, then the output Affine.</summary>
+    public Training.Layers.LayerStack Stack => Training.Layers.LayerStack.FullyConnected(MnistFiles.PixelsPerImage, Hidden, MnistFiles.ClassCount, Activation, BatchNorm, Dropout);
+
     /// <summary>"784-100-100-10 relu, init he, weight decay 0.1".</summary>
     public string Describe() =>
         $"{string.Join("-", [MnistFiles.PixelsPerImage, .. Hidden, MnistFiles.ClassCount])} {Names.Of(Activation)}, init {Init}" +

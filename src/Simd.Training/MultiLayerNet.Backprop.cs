@@ -1,5 +1,6 @@
 using CommunityToolkit.HighPerformance;
 using Simd.Kernels;
+using Simd.Training.Layers;
 
 namespace Simd.Training;
 
@@ -51,7 +52,7 @@ public sealed partial class MultiLayerNet<T>
     public void GatherBatch(Dataset<T> train, int batch) =>
         train.Gather(Isa, Workspace.BatchIndices[..batch], Workspace.BatchImages, Workspace.BatchLabels);
 
-    /// <summary>The rows phase, then the weights phase; the loss summed in row order, the decay term in block order.</summary>
+    /// <summary>The phases in order; the loss summed in row order, the decay term in block order.</summary>
     private T RunBackprop()
     {
         for (int phase = 0; phase < _backprop.PhaseCount; phase++)
@@ -65,98 +66,67 @@ public sealed partial class MultiLayerNet<T>
     }
 
     /// <summary>
-    /// Backprop in phases of fixed blocks (two without batch normalization), each computed whole by the worker that claims it, so no
-    /// element is written by two workers and each is computed in the same order whatever the thread count:
+    /// Backprop in phases of fixed blocks, each computed whole by the worker that claims it, so no element is written by
+    /// two workers and each is computed in the same order whatever the thread count (see <see cref="Phases"/>):
     /// <list type="number">
-    /// <item>Rows: blocks of <see cref="Tuning.RowAlignment"/> images through the forward pass, the softmax
-    /// gradient and every dZ — everything that is per image;</item>
-    /// <item>Weights: blocks of <see cref="Tuning.WeightBlockRows"/> rows of each W_l (its gradient,
-    /// weight decay and update), one block per bias, and one per hidden layer's γ and β.</item>
+    /// <item>Rows: blocks of <see cref="Tuning.RowAlignment"/> images through the forward pass, the softmax gradient and
+    /// the backward pass — everything that is per image (a convolution also adds up its row block's weight gradients);</item>
+    /// <item>Weights: every layer's weight blocks (rows of an Affine's W, a whole convolution's W, each b, each γ and β):
+    /// their gradient, weight decay and update.</item>
     /// </list>
-    /// With batch normalization the rows phase is cut at every hidden layer by a phase of blocks of
-    /// <see cref="Tuning.FeatureBlock"/> features, whose statistics need every row (see <see cref="Phases"/>).
+    /// Batch normalization couples the images, so its forward and backward are phases of blocks of
+    /// <see cref="Tuning.FeatureBlock"/> features that cut the rows work.
     /// </summary>
     private sealed class BackpropWork : ICompletableWork
     {
         /// <summary>Stamps are kept a cache line apart (16 ints), one per worker.</summary>
         private const int StampStride = 16;
 
-        /// <summary>The row start that marks a weights-phase block of γ and β.</summary>
-        private const int GammaBetaBlock = -2;
-
         private enum PhaseKind
         {
             Rows,
-            Weights,
-            ForwardRows,
             ForwardFeatures,
-            TailRows,
             BackwardFeatures,
-            BackwardRows,
+            Weights,
         }
 
+        /// <summary>
+        /// One phase: a rows phase runs layers [ForwardFrom, ForwardTo) forward, then the loss when <see cref="Loss"/>,
+        /// then layers BackwardFrom down to BackwardTo backward (none when BackwardFrom &lt; BackwardTo); a features
+        /// phase runs the batch normalization <see cref="Layer"/>.
+        /// </summary>
+        private readonly record struct Phase(PhaseKind Kind, int Layer = -1, int ForwardFrom = 0, int ForwardTo = 0, bool Loss = false, int BackwardFrom = -1, int BackwardTo = 0);
+
         private readonly MultiLayerNet<T> _network;
+        private readonly IReadOnlyList<Layer<T>> _layers;
         private readonly BlockClaims _claims;
-        private readonly int[] _blockLayer;    // [blocks] the layer of each weight-phase block
-        private readonly int[] _blockRowStart; // [blocks] first row of W, or -1 for the layer's bias
-        private readonly int[] _blockRowEnd;   // [blocks]
+        private readonly WeightBlock[] _blocks;  // the weights phase's blocks, large first
         private readonly double[] _decaySquares; // [blocks] Σ W² of the block's rows before the update
-        private readonly int[] _batchStamps;   // [workers * StampStride] the step whose batch each worker's copy holds
+        private readonly int[] _batchStamps;     // [workers * StampStride] the step whose batch each worker's copy holds
         private readonly int[] _prefetchStamps;
+        private readonly Phase[] _phases;
+        private readonly int _maxRunBlocks;
         private ReadOnlyMemory<T> _x;
         private ReadOnlyMemory<byte> _labels;
         private Memory<T> _gradients;
         private Dataset<T>? _gatherFrom;
         private OptimizerSettings? _optimizer;
-        private readonly (PhaseKind Kind, int Layer)[] _phases;
         private int _step;
-        private bool _weightsPhase;
-        private PhaseKind _kind;
-        private int _layer;
+        private Phase _phase;
 
         public BackpropWork(MultiLayerNet<T> network)
         {
             _network = network;
-            NetworkShape shape = network.Shape;
-            var layers = new List<int>();
-            var starts = new List<int>();
-            var ends = new List<int>();
-            for (int l = 0; l < shape.LayerCount; l++)
-            {
-                for (int row = 0; row < shape.InputsOf(l); row += Tuning.WeightBlockRows)
-                {
-                    layers.Add(l);
-                    starts.Add(row);
-                    ends.Add(Math.Min(shape.InputsOf(l), row + Tuning.WeightBlockRows));
-                }
-            }
-
-            // The biases last: small blocks that fill the gaps once the large ones are claimed.
-            for (int l = 0; l < shape.LayerCount; l++)
-            {
-                layers.Add(l);
-                starts.Add(-1);
-                ends.Add(-1);
-            }
-
-            // γ and β of each hidden layer (batch normalization): their gradients come from the features
-            // phases; this block applies the optimizer to both.
-            for (int l = 0; shape.BatchNorm && l < shape.LayerCount - 1; l++)
-            {
-                layers.Add(l);
-                starts.Add(GammaBetaBlock);
-                ends.Add(GammaBetaBlock);
-            }
-
-            _phases = Phases(shape);
-
-            _blockLayer = [.. layers];
-            _blockRowStart = [.. starts];
-            _blockRowEnd = [.. ends];
-            _decaySquares = new double[_blockLayer.Length];
+            _layers = network.Plan.Layers;
+            // The large blocks first, the biases and γβ last: small blocks that fill the gaps once the large ones are claimed.
+            _blocks = [.. _layers.SelectMany((layer, index) => layer.WeightBlocks(index)).OrderBy(block => block.Kind)];
+            _phases = Phases(_layers);
+            _maxRunBlocks = network.Plan.ShortRuns ? 1 : int.MaxValue;
+            _decaySquares = new double[_blocks.Length];
             int rowBlocks = (network.Workspace.MaxBatch + Tuning.RowAlignment - 1) / Tuning.RowAlignment;
-            int featureBlocks = (shape.MaxOutputWidth + Tuning.FeatureBlock - 1) / Tuning.FeatureBlock;
-            _claims = new BlockClaims(Math.Max(Math.Max(rowBlocks, featureBlocks), _blockLayer.Length));
+            int widestNormalization = _layers.Where(l => l.Coupling == Coupling.PerFeature).Select(l => l.OutputLength).DefaultIfEmpty(0).Max();
+            int featureBlocks = (widestNormalization + Tuning.FeatureBlock - 1) / Tuning.FeatureBlock;
+            _claims = new BlockClaims(Math.Max(Math.Max(rowBlocks, featureBlocks), _blocks.Length));
             _batchStamps = new int[network.Threads * StampStride];
             _prefetchStamps = new int[network.Threads * StampStride];
         }
@@ -178,56 +148,57 @@ public sealed partial class MultiLayerNet<T>
             _step++;
         }
 
-        /// <summary>Phases of a step: rows, weights; with batch normalization, a features phase around every hidden layer.</summary>
+        /// <summary>Phases of a step: rows, weights; with batch normalization, features phases cut the rows work.</summary>
         public int PhaseCount => _phases.Length;
 
         public void Begin(int phase)
         {
-            (_kind, _layer) = _phases[phase];
-            _weightsPhase = _kind == PhaseKind.Weights;
-            int blocks = _kind switch
+            _phase = _phases[phase];
+            int blocks = _phase.Kind switch
             {
-                PhaseKind.Weights => _blockLayer.Length,
+                PhaseKind.Weights => _blocks.Length,
                 PhaseKind.ForwardFeatures or PhaseKind.BackwardFeatures =>
-                    (_network.Shape.OutputsOf(_layer) + Tuning.FeatureBlock - 1) / Tuning.FeatureBlock,
-                _ => (Batch + Tuning.RowAlignment - 1) / Tuning.RowAlignment,
+                    (_layers[_phase.Layer].OutputLength + Tuning.FeatureBlock - 1) / Tuning.FeatureBlock,
+                PhaseKind.Rows => (Batch + Tuning.RowAlignment - 1) / Tuning.RowAlignment,
+                _ => throw new InvalidOperationException($"phase {_phase.Kind}"),
             };
             _claims.Begin(blocks);
         }
 
         /// <summary>
-        /// Without batch normalization: all rows work, then the weights. With it, the batch statistics of each
-        /// hidden layer need every row, so the rows work is cut at each: forward rows of layer 0, its features
-        /// (normalize), forward rows of layer 1 (activate layer 0, then affine), ..., the tail rows (the last
-        /// activation, the output, softmax, the first dY), then back: features of the last hidden layer (dZ,
-        /// dγ, dβ), rows (dY of the layer below), ..., features of layer 0, and the weights.
+        /// Without batch normalization: one rows phase (forward, loss, backward), then the weights. With it, each batch
+        /// normalization needs every row's values: rows forward up to it, its features phase, rows forward to the next,
+        /// ..., the tail rows (the rest forward, the loss, backward down to the last normalization), then back: its
+        /// features phase, the rows between it and the one before (when they have backward work), ..., and the weights.
         /// </summary>
-        private static (PhaseKind, int)[] Phases(NetworkShape shape)
+        private static Phase[] Phases(IReadOnlyList<Layer<T>> layers)
         {
-            if (!shape.BatchNorm || shape.LayerCount == 1)
+            int[] cuts = [.. Enumerable.Range(0, layers.Count).Where(i => layers[i].Coupling == Coupling.PerFeature)];
+            var phases = new List<Phase>();
+            int from = 0;
+            foreach (int cut in cuts)
             {
-                return [(PhaseKind.Rows, 0), (PhaseKind.Weights, 0)];
-            }
-
-            int hidden = shape.LayerCount - 1;
-            var phases = new List<(PhaseKind, int)>();
-            for (int l = 0; l < hidden; l++)
-            {
-                phases.Add((PhaseKind.ForwardRows, l));
-                phases.Add((PhaseKind.ForwardFeatures, l));
-            }
-
-            phases.Add((PhaseKind.TailRows, hidden));
-            for (int l = hidden - 1; l >= 0; l--)
-            {
-                phases.Add((PhaseKind.BackwardFeatures, l));
-                if (l > 0)
+                if (cut > from)
                 {
-                    phases.Add((PhaseKind.BackwardRows, l));
+                    phases.Add(new Phase(PhaseKind.Rows, ForwardFrom: from, ForwardTo: cut));
+                }
+
+                phases.Add(new Phase(PhaseKind.ForwardFeatures, Layer: cut));
+                from = cut + 1;
+            }
+
+            phases.Add(new Phase(PhaseKind.Rows, ForwardFrom: from, ForwardTo: layers.Count, Loss: true, BackwardFrom: layers.Count - 1, BackwardTo: from));
+            for (int c = cuts.Length - 1; c >= 0; c--)
+            {
+                phases.Add(new Phase(PhaseKind.BackwardFeatures, Layer: cuts[c]));
+                int below = c == 0 ? 0 : cuts[c - 1] + 1;
+                if (Enumerable.Range(below, cuts[c] - below).Any(i => layers[i].HasRowsBackward))
+                {
+                    phases.Add(new Phase(PhaseKind.Rows, BackwardFrom: cuts[c] - 1, BackwardTo: below));
                 }
             }
 
-            phases.Add((PhaseKind.Weights, 0));
+            phases.Add(new Phase(PhaseKind.Weights));
             return [.. phases];
         }
 
@@ -246,12 +217,13 @@ public sealed partial class MultiLayerNet<T>
         public void Execute(int worker, int workerCount)
         {
             BlockClaims.Cursor cursor = _claims.Open(worker, workerCount);
-            // A worker's own blocks in as few calls as possible: all its rows of the batch in one GEMM per
-            // layer, all its rows of a W in one (per-element results do not depend on how rows are grouped,
-            // so the bits are the same either way).
-            for (int block = _claims.NextRun(ref cursor, int.MaxValue, out int blocks); block >= 0; block = _claims.NextRun(ref cursor, int.MaxValue, out blocks))
+            // A worker's own blocks in as few calls as possible: all its rows of the batch in one GEMM per layer, all
+            // its rows of a W in one (per-element results do not depend on how rows are grouped, so the bits are the
+            // same either way); a network with convolutions takes one row block at a time, its scratch in cache.
+            int maxRun = _phase.Kind == PhaseKind.Rows ? _maxRunBlocks : int.MaxValue;
+            for (int block = _claims.NextRun(ref cursor, maxRun, out int blocks); block >= 0; block = _claims.NextRun(ref cursor, maxRun, out blocks))
             {
-                switch (_kind)
+                switch (_phase.Kind)
                 {
                     case PhaseKind.Weights:
                         for (int b = block, end = block + blocks; b < end;)
@@ -270,14 +242,13 @@ public sealed partial class MultiLayerNet<T>
                         Features(block, blocks);
                         break;
                     default:
-                        NormalizedRows(block, blocks, worker);
-                        break;
+                        throw new InvalidOperationException($"phase {_phase.Kind}");
                 }
 
                 _claims.Complete(blocks);
             }
 
-            if (_weightsPhase && _gatherFrom is { } train && _prefetchStamps[worker * StampStride] != _step)
+            if (_phase.Kind == PhaseKind.Weights && _gatherFrom is { } train && _prefetchStamps[worker * StampStride] != _step)
             {
                 // The next batch's images, on their way while the other workers finish this step.
                 _prefetchStamps[worker * StampStride] = _step;
@@ -292,16 +263,16 @@ public sealed partial class MultiLayerNet<T>
         /// The batch this worker computes from: in training its own copy of the whole batch (normalized by
         /// itself once a step, whichever blocks it claims; see Workspace.WorkerBatchImages), else the caller's.
         /// </summary>
-        private ReadOnlySpan2D<T> ImagesOf(int worker) // [B, n_0]
+        private ReadOnlySpan<T> ImagesOf(int worker) // [B, n_0]
         {
             int inputs = _network.Shape.InputSize;
             if (_gatherFrom is null)
             {
-                return _x.Span[..(Batch * inputs)].AsSpan2D(Batch, inputs);
+                return _x.Span[..(Batch * inputs)];
             }
 
             EnsureBatchCopy(worker);
-            return ((ReadOnlySpan<T>)_network.Workspace.WorkerBatchImages(worker)[..(Batch * inputs)]).AsSpan2D(Batch, inputs);
+            return _network.Workspace.WorkerBatchImages(worker)[..(Batch * inputs)];
         }
 
         private ReadOnlySpan<byte> LabelsOf(int worker)
@@ -325,113 +296,86 @@ public sealed partial class MultiLayerNet<T>
             }
         }
 
-        /// <summary>Row blocks [<paramref name="block"/>, + <paramref name="blocks"/>): forward, softmax, every dZ.</summary>
+        /// <summary>The values of <paramref name="node"/> for <paramref name="rows"/> images from <paramref name="r0"/> (node 0: the images).</summary>
+        private Span<T> NodeRows(int node, int r0, int rows, int worker) => node == 0
+            ? System.Runtime.InteropServices.MemoryMarshal.CreateSpan(
+                ref System.Runtime.InteropServices.MemoryMarshal.GetReference(ImagesOf(worker).Slice(r0 * _network.Shape.InputSize, rows * _network.Shape.InputSize)),
+                rows * _network.Shape.InputSize)
+            : _network.Workspace.NodeValues(node).Rows(r0, rows).Flat();
+
+        private RowsPass<T> PassFor(int layer, int r0, int rows, int worker)
+        {
+            MultiLayerNet<T> net = _network;
+            int saved = _layers[layer].SavedPerImage;
+            return new RowsPass<T>
+            {
+                Isa = net.Isa, Parameters = net.Parameters, Mode = PassMode.Training, Rows = rows, FirstRow = r0, Backprop = true,
+                Saved = net.Workspace.Saved(layer).Slice(r0 * saved, rows * saved), Scratch = net.Workspace.WorkerLayerScratch(worker, layer),
+                Partials = net.Workspace.Partials(layer), DropoutKeys = net.DropoutKeysOf(layer),
+            };
+        }
+
+        /// <summary>Row blocks [<paramref name="block"/>, + <paramref name="blocks"/>): the phase's layers forward, the loss, its layers backward.</summary>
         private void Rows(int block, int blocks, int worker)
         {
             MultiLayerNet<T> net = _network;
-            NetworkShape shape = net.Shape;
-            Workspace<T> ws = net.Workspace;
-            int last = shape.LayerCount - 1;
-            int r0 = block * Tuning.RowAlignment;
-            int rows = Math.Min(Batch, r0 + (blocks * Tuning.RowAlignment)) - r0;
-            ReadOnlySpan<byte> labels = LabelsOf(worker);
-            ReadOnlySpan<T> p = net.Parameters;
-
-            ReadOnlySpan2D<T> input = ImagesOf(worker).Rows(r0, rows); // [rows, n_0]
-            for (int l = 0; l <= last; l++)
-            {
-                Span2D<T> a = ws.Activations(l).Rows(r0, rows); // [rows, n_(l+1)]
-                net.AffineForward(p, l, input, a, r0);
-                input = a;
-            }
-
-            Span2D<T> dLogits = ws.LayerGradients(last).Rows(r0, rows); // [rows, n_L]
-            SoftmaxCrossEntropy.ForwardBackward(net.Isa, input.Flat(), labels.Slice(r0, rows), rows, shape.OutputSize, Batch, ws.RowLosses.Slice(r0, rows), dLogits.Flat());
-            for (int l = last; l >= 1; l--)
-            {
-                net.BackwardThroughActivation(
-                    p, l,
-                    ws.LayerGradients(l).Rows(r0, rows),      // dZ_l      [rows, n_(l+1)]
-                    ws.Activations(l - 1).Rows(r0, rows),     // A_(l-1)   [rows, n_l]
-                    ws.LayerGradients(l - 1).Rows(r0, rows)); // dZ_(l-1)  [rows, n_l]
-            }
-        }
-
-        /// <summary>The rows phases of a network with batch normalization (see <see cref="Phases"/>).</summary>
-        private void NormalizedRows(int block, int blocks, int worker)
-        {
-            MultiLayerNet<T> net = _network;
-            NetworkShape shape = net.Shape;
             Workspace<T> ws = net.Workspace;
             int r0 = block * Tuning.RowAlignment;
             int rows = Math.Min(Batch, r0 + (blocks * Tuning.RowAlignment)) - r0;
-            ReadOnlySpan<T> p = net.Parameters;
-            int l = _layer, last = shape.LayerCount - 1;
-            switch (_kind)
+            for (int i = _phase.ForwardFrom; i < _phase.ForwardTo; i++)
             {
-                case PhaseKind.ForwardRows:
-                case PhaseKind.TailRows:
+                Layer<T> layer = _layers[i];
+                RowsPass<T> pass = PassFor(i, r0, rows, worker);
+                layer.Forward(ref pass, NodeRows(layer.InputNode, r0, rows, worker), ws.NodeValues(layer.OutputNode).Rows(r0, rows).Flat());
+            }
+
+            if (_phase.Loss)
+            {
+                int logitsNode = _layers[^1].OutputNode, classes = net.Shape.OutputSize;
+                ReadOnlySpan<byte> labels = LabelsOf(worker);
+                SoftmaxCrossEntropy.ForwardBackward(net.Isa, ws.NodeValues(logitsNode).Rows(r0, rows).Flat(), labels.Slice(r0, rows), rows, classes, Batch,
+                    ws.RowLosses.Slice(r0, rows), ws.NodeGradients(logitsNode).Rows(r0, rows).Flat());
+            }
+
+            for (int i = _phase.BackwardFrom; i >= _phase.BackwardTo; i--)
+            {
+                Layer<T> layer = _layers[i];
+                if (!layer.HasRowsBackward)
                 {
-                    ReadOnlySpan2D<T> input;
-                    if (l == 0)
-                    {
-                        input = ImagesOf(worker).Rows(r0, rows);
-                    }
-                    else
-                    {
-                        Span2D<T> below = ws.Activations(l - 1).Rows(r0, rows); // Y of the layer below, normalized
-                        net.ActivateRows(l - 1, below, r0);
-                        input = below;
-                    }
-
-                    Span2D<T> z = ws.Activations(l).Rows(r0, rows);
-                    net.Affine(p, l, input, z);
-                    if (_kind == PhaseKind.TailRows)
-                    {
-                        ReadOnlySpan<byte> labels = LabelsOf(worker);
-                        Span2D<T> dLogits = ws.LayerGradients(last).Rows(r0, rows);
-                        SoftmaxCrossEntropy.ForwardBackward(net.Isa, z.Flat(), labels.Slice(r0, rows), rows, shape.OutputSize, Batch, ws.RowLosses.Slice(r0, rows), dLogits.Flat());
-                        net.BackwardThroughActivation(p, last, dLogits, ws.Activations(last - 1).Rows(r0, rows), ws.LayerGradients(last - 1).Rows(r0, rows));
-                    }
-
-                    break;
+                    continue;
                 }
 
-                default: // BackwardRows: dY of layer l − 1 from dZ of layer l
-                    net.BackwardThroughActivation(p, l, ws.LayerGradients(l).Rows(r0, rows), ws.Activations(l - 1).Rows(r0, rows), ws.LayerGradients(l - 1).Rows(r0, rows));
-                    break;
+                RowsPass<T> pass = PassFor(i, r0, rows, worker);
+                layer.Backward(ref pass, NodeRows(layer.InputNode, r0, rows, worker), ws.NodeValues(layer.OutputNode).Rows(r0, rows).Flat(),
+                    ws.NodeGradients(layer.OutputNode).Rows(r0, rows).Flat(),
+                    layer.NeedsInputGradient ? ws.NodeGradients(layer.InputNode).Rows(r0, rows).Flat() : default);
             }
         }
 
-        /// <summary>Blocks of <see cref="Tuning.FeatureBlock"/> features of hidden layer <see cref="_layer"/>: batch normalization forward or backward.</summary>
+        /// <summary>Blocks of <see cref="Tuning.FeatureBlock"/> features of the phase's batch normalization, forward or backward.</summary>
         private void Features(int block, int blocks)
         {
             MultiLayerNet<T> net = _network;
-            NetworkShape shape = net.Shape;
-            Workspace<T> ws = net.Workspace;
-            int l = _layer, n = shape.OutputsOf(l);
+            Layer<T> layer = _layers[_phase.Layer];
+            int n = layer.OutputLength;
             int j0 = block * Tuning.FeatureBlock, j1 = Math.Min(n, (block + blocks) * Tuning.FeatureBlock);
-            ReadOnlySpan<T> gamma = net.Parameters.Slice(shape.GammaOffset(l), n);
-            if (_kind == PhaseKind.ForwardFeatures)
+            var pass = new FeaturesPass<T>
             {
-                ReadOnlySpan<T> beta = net.Parameters.Slice(shape.BetaOffset(l), n);
-                BatchNorm.ForwardTraining(net.Isa, ws.Activations(l).Rows(0, Batch).Flat(), Batch, n, j0, j1, gamma, beta,
-                    ws.Normalized(l).Rows(0, Batch).Flat(), ws.BatchStd(l), ws.RunningMean(l), ws.RunningVariance(l), updateRunning: _optimizer is not null);
-            }
-            else
-            {
-                Span<T> gradients = _gradients.Span;
-                BatchNorm.Backward(net.Isa, ws.LayerGradients(l).Rows(0, Batch).Flat(), ws.Normalized(l).Rows(0, Batch).Flat(), Batch, n, j0, j1, gamma, ws.BatchStd(l),
-                    gradients.Slice(shape.GammaOffset(l), n), gradients.Slice(shape.BetaOffset(l), n));
-            }
+                Isa = net.Isa, Parameters = net.Parameters, Gradients = _gradients.Span, Batch = Batch,
+                Backward = _phase.Kind == PhaseKind.BackwardFeatures, UpdateRunning = _optimizer is not null,
+                Values = net.Workspace.NodeValues(layer.OutputNode).Rows(0, Batch).Flat(),
+                ValueGradients = net.Workspace.NodeGradients(layer.OutputNode).Rows(0, Batch).Flat(),
+            };
+            layer.Features(ref pass, j0, j1);
         }
 
         /// <summary>How many blocks from <paramref name="block"/> (before <paramref name="end"/>) are consecutive rows of the same W.</summary>
         private int SameLayerRun(int block, int end)
         {
             int run = 1;
-            while (block + run < end && _blockRowStart[block] >= 0 && _blockLayer[block + run] == _blockLayer[block]
-                && _blockRowStart[block + run] == _blockRowEnd[block + run - 1])
+            WeightBlock first = _blocks[block];
+            while (block + run < end && first.Kind == WeightBlockKind.Weights && _blocks[block + run].Layer == first.Layer
+                && _blocks[block + run].Kind == WeightBlockKind.Weights && _blocks[block + run].RowStart == _blocks[block + run - 1].RowEnd)
             {
                 run++;
             }
@@ -441,54 +385,41 @@ public sealed partial class MultiLayerNet<T>
 
         /// <summary>
         /// Weight blocks [<paramref name="block"/>, + <paramref name="blocks"/>): consecutive rows of one W (or one
-        /// bias): the gradient, weight decay (Σ W² kept per block) and the optimizer's update.
+        /// bias, or one γβ): the gradient, weight decay (Σ W² kept per block) and the optimizer's update.
         /// </summary>
         private void Weights(int block, int blocks, int worker)
         {
             MultiLayerNet<T> net = _network;
-            NetworkShape shape = net.Shape;
             Workspace<T> ws = net.Workspace;
-            IsaPath isa = net.Isa;
-            int layer = _blockLayer[block], batch = Batch;
-            int inputs = shape.InputsOf(layer), outputs = shape.OutputsOf(layer);
-            ReadOnlySpan<T> dz = ws.LayerGradients(layer).Rows(0, batch).Flat(); // [B, n_out]
+            WeightBlock first = _blocks[block], last = _blocks[block + blocks - 1];
+            Layer<T> layer = _layers[first.Layer];
+            (int start, _) = layer.ParameterSlice(first);
+            (int lastStart, int lastLength) = layer.ParameterSlice(last);
+            int length = lastStart + lastLength - start;
             Span<T> gradients = _gradients.Span;
-            int start, length;
-            if (_blockRowStart[block] == GammaBetaBlock)
+            var pass = new WeightsPass<T>
             {
-                start = shape.GammaOffset(layer);
-                length = 2 * outputs; // γ then β, their gradients already written by the features phase
-            }
-            else if (_blockRowStart[block] < 0)
+                Isa = net.Isa, Parameters = net.Parameters, Gradients = gradients, Batch = Batch,
+                Inputs = first.Kind == WeightBlockKind.Weights && layer.PartialLength == 0 ? NodeRows(layer.InputNode, 0, Batch, worker) : default,
+                OutputGradients = first.Kind == WeightBlockKind.ScaleShift ? default : ws.NodeGradients(layer.OutputNode).Rows(0, Batch).Flat(),
+                Partials = ws.Partials(first.Layer), RowBlocks = (Batch + Tuning.RowAlignment - 1) / Tuning.RowAlignment,
+            };
+            layer.WeightGradient(ref pass, first, last);
+            if (first.Kind == WeightBlockKind.Weights && net.WeightDecayLambda != 0)
             {
-                start = shape.BiasOffset(layer);
-                length = outputs;
-                ColumnSums.Compute(isa, dz, batch, outputs, gradients.Slice(start, length));
-            }
-            else
-            {
-                int i0 = _blockRowStart[block], i1 = _blockRowEnd[block + blocks - 1];
-                start = shape.WeightOffset(layer) + (i0 * outputs);
-                length = (i1 - i0) * outputs;
-                ReadOnlySpan<T> previous = (layer == 0 ? ImagesOf(worker) : ws.Activations(layer - 1).Rows(0, batch)).Flat(); // [B, n_in]
-                Span<T> dW = gradients.Slice(start, length);                                               // [i1 - i0, n_out]
-                GemmTN.Multiply(isa, previous[i0..], inputs, dz, i1 - i0, batch, outputs, dW);
-                if (net.WeightDecayLambda != 0)
+                ReadOnlySpan<T> w = net.Parameters;
+                for (int b = block; b < block + blocks; b++)
                 {
-                    ReadOnlySpan<T> w = net.Parameters.Slice(start, length);
-                    for (int b = block; b < block + blocks; b++)
-                    {
-                        int rowStart = (_blockRowStart[b] - i0) * outputs;
-                        _decaySquares[b] = WeightDecay.SumOfSquares(w[rowStart..((_blockRowEnd[b] - i0) * outputs)]);
-                    }
-
-                    WeightDecay.Apply(isa, w, T.CreateTruncating(net.WeightDecayLambda), dW);
+                    (int blockStart, int blockLength) = layer.ParameterSlice(_blocks[b]);
+                    _decaySquares[b] = WeightDecay.SumOfSquares(w.Slice(blockStart, blockLength));
                 }
+
+                WeightDecay.Apply(net.Isa, w.Slice(start, length), T.CreateTruncating(net.WeightDecayLambda), gradients.Slice(start, length));
             }
 
             if (_optimizer is { } optimizer)
             {
-                optimizer.Apply(isa, net.Updates, gradients.Slice(start, length), net.Parameters.Slice(start, length),
+                optimizer.Apply(net.Isa, net.Updates, gradients.Slice(start, length), net.Parameters.Slice(start, length),
                     ws.OptimizerState1.Slice(start, length), ws.OptimizerState2.Slice(start, length));
             }
         }

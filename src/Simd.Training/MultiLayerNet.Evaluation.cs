@@ -51,7 +51,7 @@ public sealed partial class MultiLayerNet<T>
             throw new ArgumentException($"an image of {Shape.InputSize} values and {Shape.OutputSize} probabilities are needed");
         }
 
-        ReadOnlySpan2D<T> logits = ForwardInto(Parameters, image.AsSpan2D(1, Shape.InputSize), Workspace.WorkerScratch(0, 0), Workspace.WorkerScratch(0, 1));
+        ReadOnlySpan2D<T> logits = ForwardInto(Parameters, image, 1, worker: 0, Layers.PassMode.Inference);
         ReadOnlySpan<T> z = logits.GetRowSpan(0);
         double max = double.NegativeInfinity, sum = 0;
         foreach (T value in z)
@@ -123,7 +123,7 @@ public sealed partial class MultiLayerNet<T>
         {
             MultiLayerNet<T> net = _network;
             Workspace<T> ws = net.Workspace;
-            int classes = net.Shape.OutputSize, features = _data.Features;
+            int classes = net.Shape.OutputSize;
             Span<T> images = ws.WorkerImages(worker);
             Span<T> rowLosses = ws.WorkerRowLosses(worker);
             ReadOnlySpan<T> parameters = net.Parameters;
@@ -137,8 +137,7 @@ public sealed partial class MultiLayerNet<T>
                 {
                     int rows = Math.Min(ws.EvaluationChunkRows, end - i);
                     _data.CopyImages(net.Isa, i, rows, images);
-                    ReadOnlySpan2D<T> batch = ((ReadOnlySpan<T>)images[..(rows * features)]).AsSpan2D(rows, features);
-                    ReadOnlySpan2D<T> logits = net.ForwardInto(parameters, batch, ws.WorkerScratch(worker, 0), ws.WorkerScratch(worker, 1));
+                    ReadOnlySpan2D<T> logits = net.ForwardInto(parameters, images, rows, worker, Layers.PassMode.Inference);
                     ReadOnlySpan<byte> labels = _data.Labels.Slice(i, rows);
                     SoftmaxCrossEntropy.Forward(net.Isa, logits.Flat(), labels, rows, classes, rowLosses[..rows]);
                     for (int r = 0; r < rows; r++)

@@ -19,8 +19,8 @@ public sealed partial class MultiLayerNet<T>
     /// <param name="cancellationToken">Checked by every worker between chunks of parameters.</param>
     /// <param name="loss">The loss differentiated: the book's (with δ in the log), or the one backprop differentiates.</param>
     /// <param name="kinks">When not empty ([parameter count]): 1 where the central difference straddles a ReLU kink — some
-    /// hidden unit's activation is positive at p + h and not at p − h, or the other way — so it does not measure a
-    /// derivative there; else 0. Sigmoid networks have no kinks.</param>
+    /// value after a ReLU is positive at p + h and not at p − h, or the other way — so it does not measure a
+    /// derivative there; else 0. Networks without ReLU have no kinks.</param>
     /// <param name="step">h, the book's 1e-4 by default; a gradient check in double may take a smaller one (its truncation error goes as h²).</param>
     /// <exception cref="OperationCanceledException">Cancelled; <paramref name="gradients"/> is then partly written.</exception>
     public void NumericalGradient(
@@ -44,7 +44,7 @@ public sealed partial class MultiLayerNet<T>
             throw new ArgumentException($"kinks needs {Shape.ParameterCount} elements", nameof(kinks));
         }
 
-        _numerical.Set(x, labels, batch, gradients, progress, loss, Activation == Activation.Relu ? kinks : default, step, cancellationToken);
+        _numerical.Set(x, labels, batch, gradients, progress, loss, KinkPatternLength > 0 ? kinks : default, step, cancellationToken);
         _pool.Run(_numerical);
         cancellationToken.ThrowIfCancellationRequested();
         progress?.Invoke(Shape.ParameterCount, Shape.ParameterCount);
@@ -68,8 +68,8 @@ public sealed partial class MultiLayerNet<T>
         private NumericalLoss _loss;
         private double _step;
         private Memory<byte> _kinks;
-        private int _patternLength; // batch · Σ hidden sizes when kinks are asked for, else 0
-        private byte[][] _patterns = []; // [2 · worker + pass][batch · Σ hidden sizes]: which hidden activations are positive
+        private int _patternLength; // batch · KinkPatternLength when kinks are asked for, else 0
+        private byte[][] _patterns = []; // [2 · worker + pass][batch · KinkPatternLength]: which values after a ReLU are positive
 
         public void Set(
             ReadOnlyMemory<T> x, ReadOnlyMemory<byte> labels, int batch, Memory<T> gradients, Action<int, int>? progress,
@@ -78,7 +78,7 @@ public sealed partial class MultiLayerNet<T>
             _loss = loss;
             _step = step;
             _kinks = kinks;
-            _patternLength = kinks.IsEmpty ? 0 : batch * network.Shape.HiddenSizes.Sum();
+            _patternLength = kinks.IsEmpty ? 0 : batch * network.KinkPatternLength;
             if (_patternLength > 0 && (_patterns.Length < 2 * network._pool.Count || _patterns[0].Length < _patternLength))
             {
                 // Once per size, only for a gradient check that asks for kinks: never in a training step.
@@ -99,7 +99,7 @@ public sealed partial class MultiLayerNet<T>
             int count = network.Shape.ParameterCount;
             Span<T> p = network.Workspace.WorkerParameters(worker);
             network.Parameters.CopyTo(p);
-            ReadOnlySpan2D<T> x = _x.Span[..(_batch * network.Shape.InputSize)].AsSpan2D(_batch, network.Shape.InputSize);
+            ReadOnlySpan<T> x = _x.Span[..(_batch * network.Shape.InputSize)];
             ReadOnlySpan<byte> labels = _labels.Span;
             Span<T> gradients = _gradients.Span;
             Span<byte> kinks = _kinks.Span;
@@ -121,9 +121,9 @@ public sealed partial class MultiLayerNet<T>
                 {
                     T saved = p[i];
                     p[i] = saved + h;
-                    T lossPlus = network.LossWith(p, x, labels, worker, training: true, _loss, plusPattern);
+                    T lossPlus = network.LossWith(p, x, _batch, labels, worker, training: true, _loss, plusPattern);
                     p[i] = saved - h;
-                    T lossMinus = network.LossWith(p, x, labels, worker, training: true, _loss, minusPattern);
+                    T lossMinus = network.LossWith(p, x, _batch, labels, worker, training: true, _loss, minusPattern);
                     p[i] = saved;
                     gradients[i] = (lossPlus - lossMinus) / twoH;
                     if (!kinks.IsEmpty)

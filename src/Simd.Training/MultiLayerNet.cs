@@ -1,13 +1,15 @@
 using System.Numerics;
 using CommunityToolkit.HighPerformance;
 using Simd.Kernels;
+using Simd.Training.Layers;
 
 namespace Simd.Training;
 
 /// <summary>
-/// The book's MultiLayerNet (common/multi_layer_net.py; its ch. 4 MultiLayerNet is the 784-50-10 case):
-/// affine -> sigmoid or ReLU for every hidden layer, an affine output, softmax with cross-entropy,
-/// optional weight decay. Parameters live in one flat buffer in the book's order (W1 | b1 | W2 | b2 | ...);
+/// A network of the book's layers (common/layers.py) on one engine: the fully connected MultiLayerNet(Extend) of
+/// ch. 4-6 (affine → [batch norm] → sigmoid or ReLU → [dropout] for every hidden layer, an affine output) and the
+/// convolutional networks of ch. 7-8, any <see cref="LayerStack"/>, then softmax with cross-entropy and optional
+/// weight decay. Parameters live in one flat buffer in the book's order (W1 | b1 | W2 | b2 | ...);
 /// every other buffer is in the <see cref="Workspace{T}"/>; the work is split into fixed blocks that the
 /// workers of a <see cref="WorkerPool"/> claim, so every output element is computed by exactly one
 /// worker in a fixed order — the results are bitwise the same for any number of threads.
@@ -20,6 +22,7 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     private readonly WorkerPool _pool;
     private readonly EvaluationWork _evaluation;
 
+    /// <summary>A fully connected network: <paramref name="shape"/>'s sizes with <paramref name="activation"/> and <paramref name="dropout"/> after every hidden layer.</summary>
     /// <param name="threads">Workers sharing every step (the calling thread is one of them).</param>
     /// <param name="init">Initial weights; null for the ch. 4 network's 0.01.</param>
     /// <param name="weightDecay">λ of the book's weight decay: the loss gains ½λ·ΣW² over the weights, their gradients λW.</param>
@@ -27,27 +30,44 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     public MultiLayerNet(
         NetworkShape shape, Activation activation, IsaPath isa, ulong seed, int maxBatch, int threads = 1,
         WeightInit? init = null, double weightDecay = 0, double dropout = 0)
+        : this(FullyConnected(shape, activation, dropout), isa, seed, maxBatch, threads, init, weightDecay)
     {
-        if (!(dropout >= 0 && dropout < 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "the dropout ratio must be at least 0 and below 1");
-        }
+    }
 
-        ArgumentNullException.ThrowIfNull(shape);
+    /// <summary>The network of <paramref name="stack"/>'s layers.</summary>
+    /// <param name="threads">Workers sharing every step (the calling thread is one of them).</param>
+    /// <param name="init">Initial weights; null for the book's 0.01 (ch. 4 and ch. 7).</param>
+    /// <param name="weightDecay">λ of the book's weight decay: the loss gains ½λ·ΣW² over every W, their gradients λW.</param>
+    public MultiLayerNet(LayerStack stack, IsaPath isa, ulong seed, int maxBatch, int threads = 1, WeightInit? init = null, double weightDecay = 0)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         if (!double.IsFinite(weightDecay) || weightDecay < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "weight decay must be a finite number, 0 or more");
         }
 
-        Shape = shape;
-        Activation = activation;
+        Stack = stack;
+        Plan = LayerPlan<T>.Build(stack);
+        Shape = stack.Shape;
+        Activation = stack.Layers.FirstOrDefault(l => l.Kind is LayerKind.Relu or LayerKind.Sigmoid)?.Kind == LayerKind.Relu ? Activation.Relu : Activation.Sigmoid;
+        DropoutRatio = stack.Layers.FirstOrDefault(l => l.Kind == LayerKind.Dropout)?.Ratio ?? 0;
         Isa = isa;
         Init = init ?? WeightInit.Book;
         WeightDecayLambda = weightDecay;
-        DropoutRatio = dropout;
         Seed = seed;
-        Workspace = new Workspace<T>(shape, maxBatch, threads, Tuning.EvaluationChunkRows);
+        Workspace = new Workspace<T>(Plan.Needs, maxBatch, threads, Tuning.EvaluationChunkRows);
+        foreach (BatchNormLayer<T> normalization in Plan.Layers.OfType<BatchNormLayer<T>>())
+        {
+            normalization.Bind(Workspace);
+        }
+
+        _dropoutOrdinals = new int[Plan.Layers.Count];
+        for (int i = 0, dropouts = 0; i < Plan.Layers.Count; i++)
+        {
+            _dropoutOrdinals[i] = Plan.Layers[i].Spec.Kind == LayerKind.Dropout ? dropouts++ : -1;
+        }
+
         _pool = new WorkerPool(threads);
         _evaluation = new EvaluationWork(this);
         _backprop = new BackpropWork(this);
@@ -56,8 +76,29 @@ public sealed partial class MultiLayerNet<T> : IDisposable
         Initialize(seed);
     }
 
+    private readonly int[] _dropoutOrdinals; // [layers] which dropout layer each is, or -1
+
+    private static LayerStack FullyConnected(NetworkShape shape, Activation activation, double dropout)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (!(dropout >= 0 && dropout < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "the dropout ratio must be at least 0 and below 1");
+        }
+
+        return shape.Stack ?? LayerStack.FullyConnected(shape.InputSize, shape.HiddenSizes, shape.OutputSize, activation, shape.BatchNorm, dropout);
+    }
+
+    /// <summary>The layers, as given.</summary>
+    public LayerStack Stack { get; }
+
+    /// <summary>The layers as the engine runs them (conv → ReLU → pool fused), with their buffers.</summary>
+    public LayerPlan<T> Plan { get; }
+
+    /// <summary>Where each parameter is in the flat buffer.</summary>
     public NetworkShape Shape { get; }
 
+    /// <summary>The first activation of the stack (a fully connected network has one kind); sigmoid when it has none.</summary>
     public Activation Activation { get; }
 
     /// <summary>The kernel path every op of this network runs on.</summary>
@@ -70,10 +111,10 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     public double WeightDecayLambda { get; }
 
     /// <summary>
-    /// The book's Dropout after every hidden activation (multi_layer_net_extend.py): in training, each unit of
-    /// each image is dropped (set to 0) when its uniform number is not above the ratio, the numbers drawn by a
-    /// counter-based generator keyed by (seed, <see cref="DropoutStep"/>, layer, image, unit); in inference
-    /// (accuracy, evaluation, prediction, <see cref="Loss"/> by default) every activation is scaled by 1 − ratio.
+    /// The ratio of the stack's first Dropout (multi_layer_net_extend.py; see <see cref="DropoutLayer{T}"/>): in training,
+    /// each unit of each image is dropped (set to 0) when its uniform number is not above the ratio, the numbers drawn
+    /// by a counter-based generator keyed by (seed, <see cref="DropoutStep"/>, which dropout layer, image, unit); in
+    /// inference (accuracy, evaluation, prediction, <see cref="Loss"/> by default) every activation is scaled by 1 − ratio.
     /// 0: no dropout.
     /// </summary>
     public double DropoutRatio { get; }
@@ -109,9 +150,10 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     public long Updates { get; internal set; }
 
     /// <summary>
-    /// Fresh weights: each W_l filled row-major, W1 first, with std_l·N(0, 1) (std by <see cref="Init"/>
-    /// and the layer's fan-in), biases 0, optimizer state 0. The draws are made in double and rounded to T,
-    /// so float and double runs with the same seed start from the same weights.
+    /// Fresh weights: each W filled row-major, W1 first, with std·N(0, 1) (std by <see cref="Init"/> and the layer's
+    /// fan-in: an Affine's inputs, a Convolution's C·FH·FW), biases 0, γ 1 and β 0, running statistics and optimizer
+    /// state 0. The draws are made in double and rounded to T, so float and double runs with the same seed start from
+    /// the same weights.
     /// </summary>
     public void Initialize(ulong seed)
     {
@@ -120,16 +162,9 @@ public sealed partial class MultiLayerNet<T> : IDisposable
         Workspace.OptimizerState1.Clear();
         Workspace.OptimizerState2.Clear();
         Updates = 0;
-        for (int l = 0; l < Shape.LayerCount; l++)
+        foreach (Layer<T> layer in Plan.Layers)
         {
-            FillGaussian(ref rng, Shape.Weights(Parameters, l).Flat(), Init.StandardDeviation(Shape.InputsOf(l)));
-        }
-
-        for (int l = 0; Shape.BatchNorm && l < Shape.LayerCount - 1; l++)
-        {
-            Parameters.Slice(Shape.GammaOffset(l), Shape.OutputsOf(l)).Fill(T.One); // γ = 1, β = 0
-            Workspace.RunningMean(l).Clear();
-            Workspace.RunningVariance(l).Clear();
+            layer.Initialize(Parameters, ref rng, Init);
         }
     }
 
@@ -147,7 +182,7 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     public T Loss(ReadOnlySpan<T> x, ReadOnlySpan<byte> labels, int batch, bool training = false)
     {
         CheckBatch(x.Length, labels.Length, batch);
-        return LossWith(Parameters, x[..(batch * Shape.InputSize)].AsSpan2D(batch, Shape.InputSize), labels, worker: 0, training);
+        return LossWith(Parameters, x[..(batch * Shape.InputSize)], batch, labels, worker: 0, training);
     }
 
     /// <summary>
@@ -181,139 +216,90 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     public void Dispose() => _pool.Dispose();
 
     /// <summary>
-    /// The forward pass of the images <paramref name="x"/>, [rows, n_0], through every layer, layer by layer
-    /// in the two scratch buffers; returns the logits, [rows, n_L], inside one of them.
+    /// The forward pass of the images <paramref name="x"/>, [rows, n_0], through every layer in one worker's buffers (its
+    /// two ping-pong node buffers, its layers' scratch); returns the logits, [rows, classes], inside one of them.
     /// </summary>
-    /// <param name="positive">When not empty ([rows · Σ hidden sizes], layer after layer): 1 where a hidden activation
-    /// is positive, else 0 — the pattern of ReLU's kinks a gradient check compares between p + h and p − h.</param>
-    private ReadOnlySpan2D<T> ForwardInto(ReadOnlySpan<T> parameters, ReadOnlySpan2D<T> x, Span<T> scratchA, Span<T> scratchB, bool training = false, Span<byte> positive = default)
+    /// <param name="positive">When not empty ([rows · <see cref="KinkPatternLength"/>]): 1 where a value after a ReLU is
+    /// positive, else 0 — the pattern of ReLU's kinks a gradient check compares between p + h and p − h.</param>
+    private ReadOnlySpan2D<T> ForwardInto(ReadOnlySpan<T> parameters, ReadOnlySpan<T> x, int rows, int worker, PassMode mode, Span<byte> positive = default)
     {
-        ReadOnlySpan2D<T> input = x;
+        ReadOnlySpan<T> input = x[..(rows * Shape.InputSize)];
+        Span<T> values = default;
         int recorded = 0;
-        for (int l = 0; l < Shape.LayerCount; l++)
+        for (int i = 0; i < Plan.Layers.Count; i++)
         {
-            Span2D<T> output = (l % 2 == 0 ? scratchA : scratchB).AsSpan2D(x.Height, Shape.OutputsOf(l));
-            AffineForward(parameters, l, input, output, training ? 0 : -1);
-            if (!positive.IsEmpty && l < Shape.LayerCount - 1)
+            Layer<T> layer = Plan.Layers[i];
+            if (!layer.InPlace)
             {
-                foreach (T value in output.Flat())
+                values = Workspace.WorkerScratch(worker, (layer.OutputNode - 1) % 2)[..(rows * layer.OutputLength)];
+            }
+
+            var pass = new RowsPass<T>
+            {
+                Isa = Isa, Parameters = parameters, Mode = mode, Rows = rows, FirstRow = mode == PassMode.Training ? 0 : -1,
+                Saved = Workspace.WorkerSaved(worker, i), Scratch = Workspace.WorkerLayerScratch(worker, i), DropoutKeys = DropoutKeysOf(i),
+            };
+            layer.Forward(ref pass, input, values);
+            input = values;
+            if (!positive.IsEmpty && RecordsKinksAfter(i))
+            {
+                foreach (T value in values)
                 {
                     positive[recorded++] = value > T.Zero ? (byte)1 : (byte)0;
                 }
             }
-
-            input = output;
         }
 
-        return input;
+        return input.AsSpan2D(rows, Shape.OutputSize);
     }
 
     /// <summary>
-    /// Z = X·W_l + b_l, X [rows, n_in] and Z [rows, n_out], then the activation and dropout unless it is the
-    /// output layer. <paramref name="firstRow"/>: the batch row of Z's first row, whose masks training uses;
-    /// -1 for inference (dropout scales instead).
+    /// True after the last layer writing a node that a ReLU wrote (the fully connected hidden layer after its dropout, a
+    /// fused convolution's pooled output), but not the logits: where a gradient check records the signs.
     /// </summary>
-    private void AffineForward(ReadOnlySpan<T> parameters, int layer, ReadOnlySpan2D<T> x, Span2D<T> z, int firstRow)
+    private bool RecordsKinksAfter(int layer)
     {
-        Affine(parameters, layer, x, z);
-        if (layer == Shape.LayerCount - 1)
+        IReadOnlyList<Layer<T>> layers = Plan.Layers;
+        if (layer == layers.Count - 1 || layers[layer + 1].InPlace || layers[layer].OutputNode == layers[^1].OutputNode)
         {
-            return;
+            return false;
         }
 
-        if (Shape.BatchNorm)
+        for (int i = layer; i >= 0 && layers[i].OutputNode == layers[layer].OutputNode; i--)
         {
-            // Here the rows are the whole batch (one worker: the numerical gradient, the loss, evaluation);
-            // training's parallel step normalizes in a phase of its own, by blocks of features.
-            Span<T> values = z.Flat();
-            ReadOnlySpan<T> gamma = parameters.Slice(Shape.GammaOffset(layer), z.Width), beta = parameters.Slice(Shape.BetaOffset(layer), z.Width);
-            if (firstRow >= 0)
+            if (layers[i].Spec.Kind == LayerKind.Relu || layers[i] is PooledConvolutionLayer<T>)
             {
-                BatchNorm.ForwardTraining(Isa, values, z.Height, z.Width, 0, z.Width, gamma, beta, [], [], [], [], updateRunning: false);
-            }
-            else
-            {
-                BatchNorm.ForwardInference(values, z.Height, z.Width, gamma, beta, Workspace.RunningMean(layer), Workspace.RunningVariance(layer));
+                return true;
             }
         }
 
-        ActivateRows(layer, z, firstRow);
+        return false;
     }
 
-    /// <summary>Z = X·W_l + b_l: X [rows, n_in], Z [rows, n_out].</summary>
-    private void Affine(ReadOnlySpan<T> parameters, int layer, ReadOnlySpan2D<T> x, Span2D<T> z) =>
-        GemmNN.Multiply(Isa, x.Flat(), Shape.Weights(parameters, layer).Flat(), Shape.Bias(parameters, layer), x.Height, x.Width, z.Width, z.Flat());
+    /// <summary>Values per image a gradient check records the signs of (see <see cref="ForwardInto"/>); 0 without ReLU.</summary>
+    public int KinkPatternLength => Enumerable.Range(0, Plan.Layers.Count).Where(RecordsKinksAfter).Sum(i => Plan.Layers[i].OutputLength);
 
-    /// <summary>A hidden layer's activation, then dropout (training: masks of rows from <paramref name="firstRow"/>; -1: inference scaling), in place.</summary>
-    private void ActivateRows(int layer, Span2D<T> z, int firstRow)
+    /// <summary>The dropout masks' key of layer <paramref name="layer"/> at <see cref="DropoutStep"/> (none for other layers).</summary>
+    private (uint K0, uint K1) DropoutKeysOf(int layer) => _dropoutOrdinals[layer] >= 0 ? DropoutKeys(_dropoutOrdinals[layer]) : default;
+
+    /// <summary>The dropout generator's key for <see cref="DropoutStep"/> and a dropout layer: SplitMix64 of the three, split in two words.</summary>
+    private (uint K0, uint K1) DropoutKeys(int dropoutLayer)
     {
-        Span<T> result = z.Flat();
-        if (Activation == Activation.Sigmoid)
-        {
-            Sigmoid.Forward<T>(Isa, result, result);
-        }
-        else
-        {
-            Relu.Forward<T>(Isa, result, result);
-        }
-
-        if (DropoutRatio == 0)
-        {
-            return;
-        }
-
-        if (firstRow >= 0)
-        {
-            // The backward pass needs no mask of its own: act'(A) is 0 wherever A was dropped to 0
-            // (sigmoid: A(1 − A); ReLU: A > 0), and 1 · act' of the kept value elsewhere, as the book's
-            // dout * mask followed by the activation's backward.
-            (uint k0, uint k1) = DropoutKeys(layer);
-            Kernels.Dropout.Apply(Isa, result, z.Height, z.Width, firstRow, k0, k1, DropoutRatio);
-        }
-        else
-        {
-            T keep = T.CreateTruncating(1 - DropoutRatio);
-            foreach (ref T value in result)
-            {
-                value *= keep;
-            }
-        }
-    }
-
-    /// <summary>The dropout generator's key for <see cref="DropoutStep"/> and a layer: SplitMix64 of the three, split in two words.</summary>
-    private (uint K0, uint K1) DropoutKeys(int layer)
-    {
-        ulong z = Seed ^ ((ulong)DropoutStep * 0xD1B54A32D192ED03UL) ^ ((ulong)(layer + 1) * 0x9E3779B97F4A7C15UL);
+        ulong z = Seed ^ ((ulong)DropoutStep * 0xD1B54A32D192ED03UL) ^ ((ulong)(dropoutLayer + 1) * 0x9E3779B97F4A7C15UL);
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         z ^= z >> 31;
         return ((uint)z, (uint)(z >> 32));
     }
 
-    /// <summary>dZ_(l-1) = (dZ_l·W_lᵀ) ⊙ act'(A_(l-1)): dZ_l [rows, n_out], A_(l-1) and dZ_(l-1) [rows, n_in].</summary>
-    private void BackwardThroughActivation(ReadOnlySpan<T> parameters, int layer, ReadOnlySpan2D<T> dz, ReadOnlySpan2D<T> previousActivations, Span2D<T> previousDz)
-    {
-        Span<T> result = previousDz.Flat();
-        GemmNT.Multiply(Isa, dz.Flat(), Shape.Weights(parameters, layer).Flat(), dz.Height, dz.Width, previousDz.Width, result);
-        if (Activation == Activation.Sigmoid)
-        {
-            Sigmoid.Backward<T>(Isa, previousActivations.Flat(), result, result);
-        }
-        else
-        {
-            Relu.Backward<T>(Isa, previousActivations.Flat(), result, result);
-        }
-    }
-
     /// <summary>The whole forward pass and the loss (mean cross-entropy + ½λ·ΣW²), with the given parameters and worker scratch.</summary>
     /// <param name="kind">The book's cross-entropy (δ inside the log), or the one without δ that backprop differentiates.</param>
-    /// <param name="positive">Where the hidden activations' signs are recorded (see <see cref="ForwardInto"/>), or empty.</param>
+    /// <param name="positive">Where the signs after each ReLU are recorded (see <see cref="ForwardInto"/>), or empty.</param>
     private T LossWith(
-        ReadOnlySpan<T> parameters, ReadOnlySpan2D<T> x, ReadOnlySpan<byte> labels, int worker, bool training,
+        ReadOnlySpan<T> parameters, ReadOnlySpan<T> x, int batch, ReadOnlySpan<byte> labels, int worker, bool training,
         NumericalLoss kind = NumericalLoss.Book, Span<byte> positive = default)
     {
-        int batch = x.Height;
-        ReadOnlySpan2D<T> logits = ForwardInto(parameters, x, Workspace.WorkerScratch(worker, 0), Workspace.WorkerScratch(worker, 1), training, positive);
+        ReadOnlySpan2D<T> logits = ForwardInto(parameters, x, batch, worker, training ? PassMode.Training : PassMode.Inference, positive);
         Span<T> rowLosses = Workspace.WorkerRowLosses(worker)[..batch];
         if (kind == NumericalLoss.Book)
         {
@@ -355,14 +341,6 @@ public sealed partial class MultiLayerNet<T> : IDisposable
         }
     }
 
-    private static void FillGaussian(ref Rng rng, Span<T> weights, double standardDeviation)
-    {
-        for (int i = 0; i < weights.Length; i++)
-        {
-            weights[i] = T.CreateTruncating(standardDeviation * rng.NextGaussian());
-        }
-    }
-
     /// <summary>
     /// How an evaluation splits <paramref name="count"/> images into fixed chunks, each one worker's: chunks of the
     /// workspace's evaluation rows, or, when there would be more than <see cref="Tuning.MaxEvaluationChunks"/>,
@@ -385,7 +363,9 @@ public sealed partial class MultiLayerNet<T> : IDisposable
             NetworkShape shape = network.Shape;
             int rows = Math.Max(network.Workspace.MaxBatch, network.Workspace.EvaluationChunkRows);
             int largestLayer = Enumerable.Range(0, shape.LayerCount).Max(shape.WeightLength);
-            GemmScratch.Reserve<T>(Math.Max(rows, Math.Max(shape.InputSize, shape.MaxOutputWidth)), largestLayer);
+            long widestNode = network.Plan.Needs.NodeLengths.Max();
+            long widestScratch = network.Plan.Needs.WorkerScratch.DefaultIfEmpty(0).Max();
+            GemmScratch.Reserve<T>((int)Math.Max(rows, Math.Max(widestNode, Math.Min(int.MaxValue / 64, widestScratch))), largestLayer);
         }
     }
 
@@ -438,8 +418,7 @@ public sealed partial class MultiLayerNet<T> : IDisposable
                 {
                     int rows = Math.Min(ws.EvaluationChunkRows, end - i);
                     data.CopyImages(network.Isa, i, rows, images);
-                    ReadOnlySpan2D<T> batch = ((ReadOnlySpan<T>)images[..(rows * data.Features)]).AsSpan2D(rows, data.Features);
-                    ReadOnlySpan2D<T> logits = network.ForwardInto(parameters, batch, ws.WorkerScratch(worker, 0), ws.WorkerScratch(worker, 1));
+                    ReadOnlySpan2D<T> logits = network.ForwardInto(parameters, images, rows, worker, PassMode.Inference);
                     matches += RowArgMax.CountMatches<T>(network.Isa, logits.Flat(), data.Labels.Slice(i, rows), rows, network.Shape.OutputSize);
                 }
 

@@ -96,4 +96,14 @@ public struct Rng
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
     }
+
+    /// <summary>values[i] = std·N(0, 1), drawn in double in order and rounded to T (float and double runs with one seed start alike).</summary>
+    public static void FillGaussian<T>(ref Rng rng, Span<T> values, double standardDeviation)
+        where T : System.Numerics.INumberBase<T>
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = T.CreateTruncating(standardDeviation * rng.NextGaussian());
+        }
+    }
 }

@@ -24,23 +24,32 @@ public sealed class Workspace<T>
     private readonly int[] _nextBatchIndices;
     private readonly Layout _layout;
 
+    /// <summary>A workspace for a fully connected network of <paramref name="shape"/> (its activation and dropout take no buffers).</summary>
+    public Workspace(NetworkShape shape, int maxBatch, int workerCount, int evaluationChunkRows)
+        : this(WorkspaceNeeds.Of(shape.Stack ?? Layers.LayerStack.FullyConnected(shape.InputSize, shape.HiddenSizes, shape.OutputSize, Activation.Sigmoid, shape.BatchNorm)),
+            maxBatch, workerCount, evaluationChunkRows)
+    {
+    }
+
     /// <exception cref="ArgumentException">The sizes are not positive, or the buffers would not fit in one
     /// array (<see cref="MaxElements"/>): checked before anything is allocated.</exception>
-    public Workspace(NetworkShape shape, int maxBatch, int workerCount, int evaluationChunkRows)
+    public Workspace(WorkspaceNeeds needs, int maxBatch, int workerCount, int evaluationChunkRows)
     {
+        ArgumentNullException.ThrowIfNull(needs);
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
         {
             throw new NotSupportedException($"element type {typeof(T).Name}: the kernels support float and double");
         }
 
-        _layout = Plan(shape, maxBatch, workerCount, evaluationChunkRows);
+        _layout = Plan(needs, maxBatch, workerCount, evaluationChunkRows);
         if (_layout.Length > MaxElements)
         {
             throw new ArgumentException(
-                $"a {shape} network with a batch of {maxBatch} and {workerCount} workers needs {_layout.Length:N0} values of buffers, more than one array holds ({MaxElements:N0})");
+                $"a {needs.Shape} network with a batch of {maxBatch} and {workerCount} workers needs {_layout.Length:N0} values of buffers, more than one array holds ({MaxElements:N0})");
         }
 
-        Shape = shape;
+        Needs = needs;
+        Shape = needs.Shape;
         MaxBatch = maxBatch;
         WorkerCount = workerCount;
         EvaluationChunkRows = evaluationChunkRows;
@@ -63,6 +72,9 @@ public sealed class Workspace<T>
 
     public NetworkShape Shape { get; }
 
+    /// <summary>What the layers asked for.</summary>
+    public WorkspaceNeeds Needs { get; }
+
     public int MaxBatch { get; }
 
     public int WorkerCount { get; }
@@ -82,12 +94,12 @@ public sealed class Workspace<T>
     /// The values the buffer of a workspace of these sizes holds, computed without allocating: what a
     /// caller checks against <see cref="MaxElements"/> and the memory it has before building one.
     /// </summary>
-    public static long RequiredElements(NetworkShape shape, int maxBatch, int workerCount, int evaluationChunkRows) =>
-        Plan(shape, maxBatch, workerCount, evaluationChunkRows).Length;
+    public static long RequiredElements(WorkspaceNeeds needs, int maxBatch, int workerCount, int evaluationChunkRows) =>
+        Plan(needs, maxBatch, workerCount, evaluationChunkRows).Length;
 
     /// <summary>Bytes a workspace of these sizes holds: the buffer plus the small per-batch arrays.</summary>
-    public static long RequiredBytes(NetworkShape shape, int maxBatch, int workerCount, int evaluationChunkRows) =>
-        (RequiredElements(shape, maxBatch, workerCount, evaluationChunkRows) * Unsafe.SizeOf<T>())
+    public static long RequiredBytes(WorkspaceNeeds needs, int maxBatch, int workerCount, int evaluationChunkRows) =>
+        (RequiredElements(needs, maxBatch, workerCount, evaluationChunkRows) * Unsafe.SizeOf<T>())
         + (3L * maxBatch * sizeof(int)) + ((long)workerCount * (maxBatch + AlignmentBytes));
 
     /// <summary>All parameters, [P], in the book's order: W1 | b1 | W2 | b2 | ... (see <see cref="NetworkShape"/>).</summary>
@@ -124,14 +136,35 @@ public sealed class Workspace<T>
     public Span<int> NextBatchIndices => _nextBatchIndices;
 
     /// <summary>
-    /// The output buffer of affine layer <paramref name="layer"/> (0-based), [B, n_(layer+1)]: it first holds Z = A·W + b,
-    /// which is normalized (with batch normalization) and activated in place, a phase later when batch normalization
-    /// needs the whole batch's statistics first; the last layer's holds the logits.
+    /// The values of buffer node <paramref name="node"/> (1 and up; 0 is the images), [B, its length]: the output of a layer
+    /// that is not in place, which the in-place layers after it (batch normalization, activation, dropout) overwrite.
     /// </summary>
-    public Span2D<T> Activations(int layer) => View(_layout.Activations[layer]).AsSpan2D(MaxBatch, Shape.OutputsOf(layer));
+    public Span2D<T> NodeValues(int node) => View(_layout.NodeValues[node]).AsSpan2D(MaxBatch, (int)Needs.NodeLengths[node]);
 
-    /// <summary>dZ of affine layer <paramref name="layer"/>: the loss's gradient at its pre-activation output, [B, n_(layer+1)].</summary>
-    public Span2D<T> LayerGradients(int layer) => View(_layout.LayerGradients[layer]).AsSpan2D(MaxBatch, Shape.OutputsOf(layer));
+    /// <summary>The loss's gradient at <see cref="NodeValues"/> (after the backward pass: at the first layer that wrote the node), [B, its length].</summary>
+    public Span2D<T> NodeGradients(int node) => View(_layout.NodeGradients[node]).AsSpan2D(MaxBatch, (int)Needs.NodeLengths[node]);
+
+    /// <summary>
+    /// The output buffer of weight layer <paramref name="layer"/> (0-based), [B, n_(layer+1)]: it first holds Z = A·W + b,
+    /// which batch normalization, the activation and dropout then overwrite in place (a phase later when batch
+    /// normalization needs the whole batch's statistics first); the last layer's holds the logits.
+    /// </summary>
+    public Span2D<T> Activations(int layer) => NodeValues(Needs.WeightLayerNodes[layer]);
+
+    /// <summary>dZ of weight layer <paramref name="layer"/>: the loss's gradient at its output, before any layer after it, [B, n_(layer+1)].</summary>
+    public Span2D<T> LayerGradients(int layer) => NodeGradients(Needs.WeightLayerNodes[layer]);
+
+    /// <summary>Layer <paramref name="layer"/>'s state kept from forward to backward in a training step, [B, its saved length per image].</summary>
+    public Span<T> Saved(int layer) => View(_layout.Saved[layer]);
+
+    /// <summary>Layer <paramref name="layer"/>'s per row block weight gradients, [row blocks, its partial length].</summary>
+    public Span<T> Partials(int layer) => View(_layout.Partials[layer]);
+
+    /// <summary>Worker <paramref name="worker"/>'s state of layer <paramref name="layer"/> for passes that need no backward (inference, the numerical gradient), [rows, saved per image].</summary>
+    public Span<T> WorkerSaved(int worker, int layer) => View(_layout.Workers[worker].Saved[layer]);
+
+    /// <summary>Worker <paramref name="worker"/>'s scratch for layer <paramref name="layer"/> (column matrices of a convolution).</summary>
+    public Span<T> WorkerLayerScratch(int worker, int layer) => View(_layout.Workers[worker].LayerScratch[layer]);
 
     /// <summary>Batch normalization of hidden layer <paramref name="layer"/>: x̂ of the batch, [B, n].</summary>
     public Span2D<T> Normalized(int layer) => View(_layout.Normalized[layer]).AsSpan2D(MaxBatch, Shape.OutputsOf(layer));
@@ -164,7 +197,7 @@ public sealed class Workspace<T>
     /// <summary>Worker <paramref name="worker"/>'s private parameter copy, [P].</summary>
     public Span<T> WorkerParameters(int worker) => View(_layout.Workers[worker].Parameters);
 
-    /// <summary>Worker <paramref name="worker"/>'s two ping-pong layer buffers, [max(B, chunk), W] each.</summary>
+    /// <summary>Worker <paramref name="worker"/>'s two ping-pong node buffers, [max(B, chunk), widest node] each.</summary>
     public Span<T> WorkerScratch(int worker, int which) => View(which == 0 ? _layout.Workers[worker].ScratchA : _layout.Workers[worker].ScratchB);
 
     /// <summary>Worker <paramref name="worker"/>'s per-row losses, [max(B, chunk)].</summary>
@@ -179,39 +212,50 @@ public sealed class Workspace<T>
     private Memory<T> MemoryView(Segment s) => _buffer.AsMemory(BaseOffset + (int)s.Offset, (int)s.Length);
 
     /// <summary>Where every view goes, in values from the aligned start; nothing allocated but this plan.</summary>
-    private static Layout Plan(NetworkShape shape, int maxBatch, int workerCount, int evaluationChunkRows)
+    private static Layout Plan(WorkspaceNeeds needs, int maxBatch, int workerCount, int evaluationChunkRows)
     {
-        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(needs);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(workerCount, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(evaluationChunkRows, 1);
-        long p = shape.ParameterCount, b = maxBatch, input = shape.InputSize, widest = shape.MaxOutputWidth;
+        long p = needs.Shape.ParameterCount, b = maxBatch, input = needs.Shape.InputSize, widest = needs.NodeLengths.Skip(1).DefaultIfEmpty(1).Max();
         long scratchRows = Math.Max(b, evaluationChunkRows);
+        long rowBlocks = (b + Tuning.RowAlignment - 1) / Tuning.RowAlignment;
+        int layers = needs.SavedPerImage.Count;
         var layout = new Layout();
         layout.Parameters = layout.Take(p);          // [P]          W1 | b1 | W2 | b2 | ...
         layout.Gradients = layout.Take(p);           // [P]          same layout
         layout.State1 = layout.Take(p);              // [P]          optimizer state (v, h or m)
         layout.State2 = layout.Take(p);              // [P]          Adam's v
         layout.BatchImages = layout.Take(b * input); // [B, n_0]
-        layout.Activations = new Segment[shape.LayerCount];
-        layout.LayerGradients = new Segment[shape.LayerCount];
-        for (int l = 0; l < shape.LayerCount; l++)
+        layout.NodeValues = new Segment[needs.NodeLengths.Count];
+        layout.NodeGradients = new Segment[needs.NodeLengths.Count];
+        for (int node = 1; node < needs.NodeLengths.Count; node++)
         {
-            layout.Activations[l] = layout.Take(b * shape.OutputsOf(l));     // [B, n_(l+1)]  act(Z), the last layer's logits
-            layout.LayerGradients[l] = layout.Take(b * shape.OutputsOf(l));  // [B, n_(l+1)]  dZ
+            layout.NodeValues[node] = layout.Take(b * needs.NodeLengths[node]);    // [B, n]  a layer's output, then those in place after it
+            layout.NodeGradients[node] = layout.Take(b * needs.NodeLengths[node]); // [B, n]  the gradient there
         }
 
-        int hidden = shape.LayerCount - 1;
-        layout.Normalized = new Segment[shape.BatchNorm ? hidden : 0];
-        layout.BatchStd = new Segment[shape.BatchNorm ? hidden : 0];
-        layout.RunningMean = new Segment[shape.BatchNorm ? hidden : 0];
-        layout.RunningVariance = new Segment[shape.BatchNorm ? hidden : 0];
-        for (int l = 0; l < layout.Normalized.Length; l++)
+        int normalizations = needs.BatchNormLengths.Count;
+        layout.Normalized = new Segment[normalizations];
+        layout.BatchStd = new Segment[normalizations];
+        layout.RunningMean = new Segment[normalizations];
+        layout.RunningVariance = new Segment[normalizations];
+        for (int l = 0; l < normalizations; l++)
         {
-            layout.Normalized[l] = layout.Take(b * shape.OutputsOf(l));      // [B, n]  x̂ = (Z − μ) / σ
-            layout.BatchStd[l] = layout.Take(shape.OutputsOf(l));            // [n]     σ = √(var + 10e-7) of the batch
-            layout.RunningMean[l] = layout.Take(shape.OutputsOf(l));         // [n]     for inference
-            layout.RunningVariance[l] = layout.Take(shape.OutputsOf(l));     // [n]
+            int n = needs.BatchNormLengths[l];
+            layout.Normalized[l] = layout.Take(b * n);      // [B, n]  x̂ = (Z − μ) / σ
+            layout.BatchStd[l] = layout.Take(n);            // [n]     σ = √(var + 10e-7) of the batch
+            layout.RunningMean[l] = layout.Take(n);         // [n]     for inference
+            layout.RunningVariance[l] = layout.Take(n);     // [n]
+        }
+
+        layout.Saved = new Segment[layers];
+        layout.Partials = new Segment[layers];
+        for (int l = 0; l < layers; l++)
+        {
+            layout.Saved[l] = layout.Take(b * needs.SavedPerImage[l]);          // [B, s]  e.g. a pooling's argmax
+            layout.Partials[l] = layout.Take(rowBlocks * needs.PartialLengths[l]); // [row blocks, dW + db]  a convolution's
         }
 
         layout.RowLosses = layout.Take(b);           // [B]
@@ -222,9 +266,11 @@ public sealed class Workspace<T>
                 BatchImages: layout.Take(b * input),                    // [B, n_0]  this worker's own copy of the whole batch
                 Images: layout.Take(evaluationChunkRows * input),       // [chunk, n_0]  normalized images to evaluate
                 Parameters: layout.Take(p),                             // [P]  a private copy to perturb
-                ScratchA: layout.Take(scratchRows * widest),            // [rows, W]  one layer's output
+                ScratchA: layout.Take(scratchRows * widest),            // [rows, W]  one node's values
                 ScratchB: layout.Take(scratchRows * widest),            // [rows, W]  the next one's
-                RowLosses: layout.Take(scratchRows));                   // [rows]
+                RowLosses: layout.Take(scratchRows),                    // [rows]
+                Saved: [.. needs.SavedPerImage.Select(s => layout.Take(scratchRows * s))],        // [rows, s] per layer
+                LayerScratch: [.. needs.WorkerScratch.Select(length => layout.Take(length))]);    // per layer
         }
 
         return layout;
@@ -240,7 +286,8 @@ public sealed class Workspace<T>
     /// <summary>A view's place in the buffer; both fit in an int once the workspace exists (checked against <see cref="MaxElements"/>).</summary>
     private readonly record struct Segment(long Offset, long Length);
 
-    private readonly record struct WorkerSegments(Segment BatchImages, Segment Images, Segment Parameters, Segment ScratchA, Segment ScratchB, Segment RowLosses);
+    private readonly record struct WorkerSegments(
+        Segment BatchImages, Segment Images, Segment Parameters, Segment ScratchA, Segment ScratchB, Segment RowLosses, Segment[] Saved, Segment[] LayerScratch);
 
     /// <summary>Hands out consecutive segments, each rounded up to whole 64-byte lines, and keeps them.</summary>
     private sealed class Layout
@@ -259,9 +306,13 @@ public sealed class Workspace<T>
 
         public Segment BatchImages { get; set; }
 
-        public Segment[] Activations { get; set; } = [];
+        public Segment[] NodeValues { get; set; } = [];
 
-        public Segment[] LayerGradients { get; set; } = [];
+        public Segment[] NodeGradients { get; set; } = [];
+
+        public Segment[] Saved { get; set; } = [];
+
+        public Segment[] Partials { get; set; } = [];
 
         public Segment RowLosses { get; set; }
 
@@ -283,4 +334,23 @@ public sealed class Workspace<T>
             return segment;
         }
     }
+}
+
+/// <summary>
+/// What a network's layers need of a <see cref="Workspace{T}"/>: the length per image of each buffer node (node 0: the
+/// images), the features of each batch normalization, and per layer the state it keeps per image, its row blocks'
+/// partial weight gradients and a worker's scratch. Computed from the layers alone, so a command can size a network's
+/// memory before building it.
+/// </summary>
+public sealed record WorkspaceNeeds(
+    NetworkShape Shape,
+    IReadOnlyList<long> NodeLengths,
+    IReadOnlyList<int> WeightLayerNodes,
+    IReadOnlyList<int> BatchNormLengths,
+    IReadOnlyList<int> SavedPerImage,
+    IReadOnlyList<int> PartialLengths,
+    IReadOnlyList<long> WorkerScratch)
+{
+    /// <summary>The needs of <paramref name="stack"/>'s layers (the same for float and double, in values).</summary>
+    public static WorkspaceNeeds Of(Layers.LayerStack stack) => Layers.LayerPlan<float>.Build(stack).Needs;
 }
