@@ -18,9 +18,9 @@ public sealed partial class MultiLayerNet<T>
     /// <param name="progress">Called on the calling thread now and then with (parameters done, parameter count); may be null.</param>
     /// <param name="cancellationToken">Checked by every worker between chunks of parameters.</param>
     /// <param name="loss">The loss differentiated: the book's (with δ in the log), or the one backprop differentiates.</param>
-    /// <param name="kinks">When not empty ([parameter count]): 1 where the central difference straddles a ReLU kink — some
-    /// value after a ReLU is positive at p + h and not at p − h, or the other way — so it does not measure a
-    /// derivative there; else 0. Networks without ReLU have no kinks.</param>
+    /// <param name="kinks">When not empty ([parameter count]): 1 where the central difference straddles a kink — some
+    /// value after a ReLU is positive at p + h and not at p − h, or the other way, or a max pooling picks another
+    /// place — so it does not measure a derivative there; else 0. Networks without ReLU or max pooling have no kinks.</param>
     /// <param name="step">h, the book's 1e-4 by default; a gradient check in double may take a smaller one (its truncation error goes as h²).</param>
     /// <exception cref="OperationCanceledException">Cancelled; <paramref name="gradients"/> is then partly written.</exception>
     public void NumericalGradient(

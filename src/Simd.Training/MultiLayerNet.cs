@@ -220,7 +220,7 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     /// two ping-pong node buffers, its layers' scratch); returns the logits, [rows, classes], inside one of them.
     /// </summary>
     /// <param name="positive">When not empty ([rows · <see cref="KinkPatternLength"/>]): 1 where a value after a ReLU is
-    /// positive, else 0 — the pattern of ReLU's kinks a gradient check compares between p + h and p − h.</param>
+    /// positive, else 0, and each max pooling's argmax — the pattern of kinks a gradient check compares between p + h and p − h.</param>
     private ReadOnlySpan2D<T> ForwardInto(ReadOnlySpan<T> parameters, ReadOnlySpan<T> x, int rows, int worker, PassMode mode, Span<byte> positive = default)
     {
         ReadOnlySpan<T> input = x[..(rows * Shape.InputSize)];
@@ -241,6 +241,12 @@ public sealed partial class MultiLayerNet<T> : IDisposable
             };
             layer.Forward(ref pass, input, values);
             input = values;
+            if (!positive.IsEmpty && layer.ChoicesPerImage > 0)
+            {
+                layer.RecordChoices(pass.Saved, rows, positive.Slice(recorded, rows * layer.ChoicesPerImage));
+                recorded += rows * layer.ChoicesPerImage;
+            }
+
             if (!positive.IsEmpty && RecordsKinksAfter(i))
             {
                 foreach (T value in values)
@@ -276,8 +282,9 @@ public sealed partial class MultiLayerNet<T> : IDisposable
         return false;
     }
 
-    /// <summary>Values per image a gradient check records the signs of (see <see cref="ForwardInto"/>); 0 without ReLU.</summary>
-    public int KinkPatternLength => Enumerable.Range(0, Plan.Layers.Count).Where(RecordsKinksAfter).Sum(i => Plan.Layers[i].OutputLength);
+    /// <summary>Values per image a gradient check records (see <see cref="ForwardInto"/>); 0 without ReLU or max pooling.</summary>
+    public int KinkPatternLength =>
+        Enumerable.Range(0, Plan.Layers.Count).Where(RecordsKinksAfter).Sum(i => Plan.Layers[i].OutputLength) + Plan.Layers.Sum(l => l.ChoicesPerImage);
 
     /// <summary>The dropout masks' key of layer <paramref name="layer"/> at <see cref="DropoutStep"/> (none for other layers).</summary>
     private (uint K0, uint K1) DropoutKeysOf(int layer) => _dropoutOrdinals[layer] >= 0 ? DropoutKeys(_dropoutOrdinals[layer]) : default;

@@ -40,8 +40,7 @@ public sealed class Trainer<T> : IDisposable
         _options = options;
         _train = train;
         _test = test;
-        var shape = new NetworkShape(train.Features, options.HiddenSizes, train.ClassCount, options.BatchNorm);
-        Network = new MultiLayerNet<T>(shape, options.Activation, isa, options.Seed, options.BatchSize, options.Threads, options.Init, options.WeightDecay, options.Dropout);
+        Network = new MultiLayerNet<T>(options.StackFor(train.Features, train.ClassCount), isa, options.Seed, options.BatchSize, options.Threads, options.Init, options.WeightDecay);
         // The sampler has its own stream, so changing the initialisation never changes the batches.
         _sampler = new Rng(~options.Seed);
         DrawSample(Network.Workspace.NextBatchIndices[..options.BatchSize]);

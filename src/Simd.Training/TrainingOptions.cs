@@ -31,6 +31,28 @@ public sealed record TrainingOptions
 
     public GradientMethod Gradient { get; init; } = GradientMethod.Backprop;
 
+    /// <summary>
+    /// The network's layers in the <c>--layers</c> grammar (conv30x5-relu-pool2-affine100-relu-affine10), or null for the
+    /// fully connected network of <see cref="HiddenSizes"/>, <see cref="Activation"/>, <see cref="BatchNorm"/> and <see cref="Dropout"/>.
+    /// </summary>
+    public string? Layers { get; init; }
+
+    /// <summary>The network these options train on images of <paramref name="features"/> values (MNIST's 28x28 for a convolution) and <paramref name="classes"/> classes.</summary>
+    /// <exception cref="Training.Layers.LayerSpecException">The layers do not fit.</exception>
+    public Layers.LayerStack StackFor(int features, int classes)
+    {
+        if (Layers is null)
+        {
+            return Training.Layers.LayerStack.FullyConnected(features, HiddenSizes, classes, Activation, BatchNorm, Dropout);
+        }
+
+        var image = features == Training.Layers.LayerStack.MnistImage.Length ? Training.Layers.LayerStack.MnistImage : new Training.Layers.TensorShape(features);
+        Training.Layers.LayerStack stack = Training.Layers.LayerStack.Parse(Layers, image);
+        return stack.OutputSize == classes
+            ? stack
+            : throw new Training.Layers.LayerSpecException($"'{stack.Layers[^1].Token}': the last affine layer gives the classes, {classes} here");
+    }
+
     public ulong Seed { get; init; } = BookDefaults.Seed;
 
     /// <summary>Worker threads sharing each step (1 = the calling thread alone). Results do not depend on it.</summary>

@@ -51,7 +51,7 @@ public sealed class ConvolutionLayer<T> : Layer<T>
         for (int r = 0; r < pass.Rows; r++)
         {
             // Kept per image for the backward pass when one follows (a call then holds at most one row block).
-            Span<T> col = pass.Scratch.Slice((pass.Backprop ? r : 0) * ColumnLength, ColumnLength);
+            Span<T> col = pass.Scratch.Slice((pass.Backprop && BackwardFollowsInOneCall ? r : 0) * ColumnLength, ColumnLength);
             Kernels.Convolution.Forward(pass.Isa, x.Slice(r * InputLength, InputLength), weights, bias, _geometry, col, y.Slice(r * OutputLength, OutputLength));
         }
     }
@@ -64,7 +64,14 @@ public sealed class ConvolutionLayer<T> : Layer<T>
         {
             int row = pass.FirstRow + r;
             Span<T> partial = pass.Partials.Slice(row / Tuning.RowAlignment * PartialLength, PartialLength);
-            Kernels.Convolution.Backward(pass.Isa, dy.Slice(r * OutputLength, OutputLength), pass.Scratch.Slice(r * ColumnLength, ColumnLength), weights, _geometry,
+            Span<T> col = pass.Scratch.Slice((BackwardFollowsInOneCall ? r : 0) * ColumnLength, ColumnLength);
+            if (!BackwardFollowsInOneCall)
+            {
+                // A batch normalization after this layer put its forward pass in an earlier phase, perhaps another worker's.
+                Im2Col.Forward(pass.Isa, x.Slice(r * InputLength, InputLength), _geometry, col);
+            }
+
+            Kernels.Convolution.Backward(pass.Isa, dy.Slice(r * OutputLength, OutputLength), col, weights, _geometry,
                 partial[..WeightLength], partial[WeightLength..], dcol, dx.IsEmpty ? default : dx.Slice(r * InputLength, InputLength),
                 accumulate: row % Tuning.RowAlignment != 0);
         }

@@ -94,6 +94,12 @@ public abstract class Layer<T>
     /// <summary>Set by the plan: some layer before this one has parameters, so the backward pass must give dX.</summary>
     public bool NeedsInputGradient { get; set; }
 
+    /// <summary>
+    /// Set by the plan: this layer's forward and backward over a block of images are one call of one worker (no
+    /// batch normalization after it cuts them into phases), so scratch kept from one to the other is still there.
+    /// </summary>
+    public bool BackwardFollowsInOneCall { get; set; }
+
     /// <summary>The buffer node this layer reads (0: the images) and the one it writes (the same when in place).</summary>
     public int InputNode { get; set; }
 
@@ -114,6 +120,17 @@ public abstract class Layer<T>
 
     /// <summary>True when calls should hold one row block of images at a time (their scratch then stays in cache).</summary>
     public virtual bool PrefersShortRuns => false;
+
+    /// <summary>
+    /// Choices per image the forward pass makes that have no derivative where they switch (a max pooling's argmax); a
+    /// gradient check compares them between p + h and p − h to find its kinks.
+    /// </summary>
+    public virtual int ChoicesPerImage => 0;
+
+    /// <summary>Writes the choices of the last forward pass over <paramref name="rows"/> images, kept in <paramref name="saved"/>, as bytes.</summary>
+    public virtual void RecordChoices(ReadOnlySpan<T> saved, int rows, Span<byte> pattern)
+    {
+    }
 
     /// <summary>Draws this layer's initial weights in the buffer, in order (W row-major), from <paramref name="rng"/>.</summary>
     public virtual void Initialize(Span<T> parameters, ref Rng rng, WeightInit init)

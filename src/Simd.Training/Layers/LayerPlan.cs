@@ -98,6 +98,11 @@ public sealed class LayerPlan<T>
             parametersBefore |= layer.Spec.HasWeights || layer.Coupling == Coupling.PerFeature;
         }
 
+        for (int i = 0; i < layers.Count; i++)
+        {
+            layers[i].BackwardFollowsInOneCall = !layers.Skip(i + 1).Any(l => l.Coupling == Coupling.PerFeature);
+        }
+
         var needs = new WorkspaceNeeds(
             shape,
             nodeLengths,

@@ -54,6 +54,16 @@ public sealed class PooledConvolutionLayer<T> : Layer<T>
     /// <summary>A row block's column matrices, then z or dz [FN, B·Q], then one dcol [K, B·Q].</summary>
     public override long WorkerScratchLength(int rows) => ((Tuning.RowAlignment + 1L) * ColumnLength) + ((long)Filters * Columns);
 
+    public override int ChoicesPerImage => OutputLength;
+
+    public override void RecordChoices(ReadOnlySpan<T> saved, int rows, Span<byte> pattern)
+    {
+        for (int i = 0; i < rows * OutputLength; i++)
+        {
+            pattern[i] = byte.CreateTruncating(saved[i]); // the window's block number
+        }
+    }
+
     public override void Initialize(Span<T> parameters, ref Rng rng, WeightInit init) =>
         Rng.FillGaussian(ref rng, parameters.Slice(_weightOffset, WeightLength), init.StandardDeviation(WindowLength));
 
@@ -63,7 +73,7 @@ public sealed class PooledConvolutionLayer<T> : Layer<T>
         Span<T> z = pass.Scratch.Slice((Tuning.RowAlignment + 1) * ColumnLength, Filters * Columns);
         for (int r = 0; r < pass.Rows; r++)
         {
-            Span<T> col = pass.Scratch.Slice((pass.Backprop ? r : 0) * ColumnLength, ColumnLength);
+            Span<T> col = pass.Scratch.Slice((pass.Backprop && BackwardFollowsInOneCall ? r : 0) * ColumnLength, ColumnLength);
             PooledConvolution.Forward(pass.Isa, x.Slice(r * InputLength, InputLength), weights, bias, _geometry, _pool, _pool, _columnMap, col, z,
                 y.Slice(r * OutputLength, OutputLength), pass.Saved.Slice(r * OutputLength, OutputLength));
         }
@@ -78,8 +88,15 @@ public sealed class PooledConvolutionLayer<T> : Layer<T>
         {
             int row = pass.FirstRow + r;
             Span<T> partial = pass.Partials.Slice(row / Tuning.RowAlignment * PartialLength, PartialLength);
+            Span<T> col = pass.Scratch.Slice((BackwardFollowsInOneCall ? r : 0) * ColumnLength, ColumnLength);
+            if (!BackwardFollowsInOneCall)
+            {
+                // A batch normalization after this layer put its forward pass in an earlier phase, perhaps another worker's.
+                PooledConvolution.Im2Col(x.Slice(r * InputLength, InputLength), _columnMap, col);
+            }
+
             PooledConvolution.Backward(pass.Isa, dy.Slice(r * OutputLength, OutputLength), y.Slice(r * OutputLength, OutputLength),
-                pass.Saved.Slice(r * OutputLength, OutputLength), pass.Scratch.Slice(r * ColumnLength, ColumnLength), weights, _geometry, _pool, _pool, _columnMap,
+                pass.Saved.Slice(r * OutputLength, OutputLength), col, weights, _geometry, _pool, _pool, _columnMap,
                 dz, partial[..WeightLength], partial[WeightLength..], dcol, dx.IsEmpty ? default : dx.Slice(r * InputLength, InputLength),
                 accumulate: row % Tuning.RowAlignment != 0);
         }

@@ -20,6 +20,20 @@ public sealed class PoolingLayer<T> : Layer<T>
     /// <summary>The argmax, one int per output, packed in T values.</summary>
     public override int SavedPerImage => (int)(((long)OutputLength * sizeof(int) + System.Runtime.CompilerServices.Unsafe.SizeOf<T>() - 1) / System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
 
+    public override int ChoicesPerImage => OutputLength;
+
+    public override void RecordChoices(ReadOnlySpan<T> saved, int rows, Span<byte> pattern)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<int> argmax = MemoryMarshal.Cast<T, int>(saved.Slice(r * SavedPerImage, SavedPerImage))[..OutputLength];
+            for (int i = 0; i < argmax.Length; i++)
+            {
+                pattern[(r * OutputLength) + i] = (byte)argmax[i]; // places in one window differ in their low byte
+            }
+        }
+    }
+
     public override void Forward(ref RowsPass<T> pass, ReadOnlySpan<T> x, Span<T> y)
     {
         for (int r = 0; r < pass.Rows; r++)

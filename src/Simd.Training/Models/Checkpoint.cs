@@ -74,29 +74,39 @@ public static class CheckpointFile
             : throw new ModelFileException($"{file}: not a checkpoint ({name} is missing; a model file saved with --save cannot be resumed)");
 
         TrainingOptions options = ParseOptions(file, Text(file, Get(TrainingName)));
-        if (!options.HiddenSizes.SequenceEqual(model.Shape.HiddenSizes))
+        if (options.Layers is not null)
         {
-            throw new ModelFileException($"{file}: its options give hidden layers {string.Join(",", options.HiddenSizes)} but its weights {string.Join(",", model.Shape.HiddenSizes)}");
+            if (model.Stack?.ToString() != options.Layers)
+            {
+                throw new ModelFileException($"{file}: its options say layers={Printable.Value(options.Layers)} but its {ModelFile.LayersName} says {(model.Stack is null ? "nothing" : model.Stack.ToString())}");
+            }
         }
-
-        // Every array the options imply, both ways, and the model's own metadata agreeing with the options:
-        // resume takes one, eval and predict the other.
-        if (options.BatchNorm != model.Shape.BatchNorm)
+        else
         {
-            throw new ModelFileException(options.BatchNorm
-                ? $"{file}: its options say batchnorm=true but it holds no gamma and beta arrays"
-                : $"{file}: its options say batchnorm=false but it holds gamma and beta arrays");
-        }
+            if (!options.HiddenSizes.SequenceEqual(model.Shape.HiddenSizes))
+            {
+                throw new ModelFileException($"{file}: its options give hidden layers {string.Join(",", options.HiddenSizes)} but its weights {string.Join(",", model.Shape.HiddenSizes)}");
+            }
 
-        if (model.Activation is { } activation && activation != options.Activation)
-        {
-            throw new ModelFileException($"{file}: {ModelFile.ActivationName} says {Names.Of(activation)} but its options say activation={Names.Of(options.Activation)}");
-        }
+            // Every array the options imply, both ways, and the model's own metadata agreeing with the options:
+            // resume takes one, eval and predict the other.
+            if (options.BatchNorm != model.Shape.BatchNorm)
+            {
+                throw new ModelFileException(options.BatchNorm
+                    ? $"{file}: its options say batchnorm=true but it holds no gamma and beta arrays"
+                    : $"{file}: its options say batchnorm=false but it holds gamma and beta arrays");
+            }
 
-        if (model.Dropout != options.Dropout)
-        {
-            throw new ModelFileException(string.Create(CultureInfo.InvariantCulture,
-                $"{file}: {ModelFile.DropoutName} says {model.Dropout:R} but its options say dropout={options.Dropout:R}"));
+            if (model.Activation is { } activation && activation != options.Activation)
+            {
+                throw new ModelFileException($"{file}: {ModelFile.ActivationName} says {Names.Of(activation)} but its options say activation={Names.Of(options.Activation)}");
+            }
+
+            if (model.Dropout != options.Dropout)
+            {
+                throw new ModelFileException(string.Create(CultureInfo.InvariantCulture,
+                    $"{file}: {ModelFile.DropoutName} says {model.Dropout:R} but its options say dropout={options.Dropout:R}"));
+            }
         }
 
         if (model.Precision == Precision.Single)
@@ -167,6 +177,11 @@ public static class CheckpointFile
         text.Append(inv, $"dropout={options.Dropout:R}\n");
         text.Append(inv, $"batchnorm={(options.BatchNorm ? "true" : "false")}\n");
         text.Append(inv, $"gradient={options.Gradient}\n");
+        if (options.Layers is { } layers)
+        {
+            text.Append(inv, $"layers={layers}\n");
+        }
+
         text.Append(inv, $"seed={options.Seed}");
         return text.ToString();
     }
@@ -221,6 +236,7 @@ public static class CheckpointFile
             Dropout = values.ContainsKey("dropout") ? Parse("dropout", Number) : 0,
             BatchNorm = values.TryGetValue("batchnorm", out string? batchNorm) && batchNorm == "true",
             Gradient = Parse("gradient", Enum<GradientMethod>),
+            Layers = values.TryGetValue("layers", out string? layers) ? layers : null,
             Seed = ulong.TryParse(Value("seed"), NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed)
                 ? seed
                 : throw new ModelFileException($"{file}: {TrainingName} has seed={Value("seed")}"),

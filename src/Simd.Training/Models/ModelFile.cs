@@ -26,6 +26,9 @@ public static partial class ModelFile
     public const string OptionsName = MetadataPrefix + "options";
     public const string DropoutName = MetadataPrefix + "dropout";
 
+    /// <summary>The layers of a network that is not fully connected, in the <c>--layers</c> grammar (conv30x5-relu-pool2-affine100-relu-affine10).</summary>
+    public const string LayersName = MetadataPrefix + "layers";
+
     /// <summary>Batch normalization's running mean of hidden layer l (1-based, as gamma1): simd_running_mean1, ...</summary>
     public const string RunningMeanPrefix = MetadataPrefix + "running_mean";
 
@@ -42,30 +45,34 @@ public static partial class ModelFile
         foreach (ParameterTensor tensor in shape.Tensors)
         {
             ReadOnlySpan<T> values = network.Parameters.Slice(tensor.Offset, tensor.Length);
-            arrays.Add(tensor.Name.StartsWith('W')
-                ? NpyArray.Floating(tensor.Name, values, tensor.Rows, tensor.Columns)
-                : NpyArray.Floating(tensor.Name, values, tensor.Columns)); // b, gamma, beta: (n,)
+            arrays.Add(NpyArray.Floating(tensor.Name, values, [.. tensor.Dimensions])); // (n_in, n_out), (FN, C, FH, FW) or (n,)
         }
 
         return arrays;
     }
 
-    /// <summary>The metadata arrays: version, activation, initial weights and a free-form options line.</summary>
+    /// <summary>
+    /// The metadata arrays: version, activation, initial weights, a free-form options line, the dropout ratio, batch
+    /// normalization's running statistics, and the layers of a network that is not fully connected (a fully connected
+    /// one is known from its shapes, as in the book's files).
+    /// </summary>
     public static IEnumerable<NpyArray> MetadataArrays<T>(MultiLayerNet<T> network, string options)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
+        string[] normalizations = [.. network.Shape.Tensors.Where(t => t.Name.StartsWith("gamma", StringComparison.Ordinal)).Select(t => t.Name["gamma".Length..])];
         return
         [
             NpyArray.Text(VersionName, FormatVersion),
+            .. network.Stack.IsFullyConnected ? (NpyArray[])[] : [NpyArray.Text(LayersName, network.Stack.ToString())],
             NpyArray.Text(ActivationName, Names.Of(network.Activation)),
             NpyArray.Text(InitName, network.Init.ToString()),
             NpyArray.Text(OptionsName, options),
             NpyArray.Text(DropoutName, network.DropoutRatio.ToString("R", CultureInfo.InvariantCulture)),
-            .. Enumerable.Range(0, network.Shape.BatchNorm ? network.Shape.LayerCount - 1 : 0).SelectMany(l => (NpyArray[])
+            .. normalizations.SelectMany((number, k) => (NpyArray[])
             [
-                NpyArray.Floating<T>(RunningMeanPrefix + (l + 1).ToString(CultureInfo.InvariantCulture), network.Workspace.RunningMean(l), network.Shape.OutputsOf(l)),
-                NpyArray.Floating<T>(RunningVariancePrefix + (l + 1).ToString(CultureInfo.InvariantCulture), network.Workspace.RunningVariance(l), network.Shape.OutputsOf(l)),
+                NpyArray.Floating<T>(RunningMeanPrefix + number, network.Workspace.RunningMean(k), network.Workspace.RunningMean(k).Length),
+                NpyArray.Floating<T>(RunningVariancePrefix + number, network.Workspace.RunningVariance(k), network.Workspace.RunningVariance(k).Length),
             ]),
         ];
     }
@@ -79,8 +86,13 @@ public static partial class ModelFile
 
     /// <summary>Reads and checks a model file (a checkpoint is one too); see <see cref="Parse"/>.</summary>
     /// <param name="cancellationToken">Checked while the file is read (Ctrl+C during a long load).</param>
-    public static Model Read(string path, CancellationToken cancellationToken = default) =>
-        Parse(path, Npz.Read(path, Refusal(CheckpointFile.IsCheckpointArray), cancellationToken), CheckpointFile.IsCheckpointArray);
+    public static Model Read(string path, CancellationToken cancellationToken = default) => Read(path, null, cancellationToken);
+
+    /// <summary>Reads a model file, or one of the book's pickles (.pkl), as the network <paramref name="stack"/> when given.</summary>
+    public static Model Read(string path, Layers.LayerStack? stack, CancellationToken cancellationToken = default) =>
+        path.EndsWith(".pkl", StringComparison.OrdinalIgnoreCase)
+            ? Parse(path, BookPickle.Read(path), null, stack)
+            : Parse(path, Npz.Read(path, Refusal(CheckpointFile.IsCheckpointArray), cancellationToken), CheckpointFile.IsCheckpointArray, stack);
 
     /// <summary>
     /// Why an array name has no place in a model file (null: it has one), asked of the archive's directory
@@ -94,15 +106,17 @@ public static partial class ModelFile
                 : $"unknown array '{Printable.Value(name)}' (a model holds W1, b1, W2, b2, ... and {MetadataPrefix}* metadata)";
 
     private static bool IsKnownMetadata(string name) =>
-        name is VersionName or ActivationName or InitName or OptionsName or DropoutName || IsRunningStatistic(name, int.MaxValue);
+        name is VersionName or ActivationName or InitName or OptionsName or DropoutName or LayersName || IsRunningStatistic(name, int.MaxValue);
 
     /// <summary>
     /// The network in <paramref name="arrays"/>: W1..Wn and b1..bn all present, 2-D and 1-D, of one type
     /// ('&lt;f4' or '&lt;f8'), whose shapes chain (W_l (n_(l-1), n_l), b_l (n_l,)); simd_* metadata read when
     /// present; any other name refused unless <paramref name="allowed"/> accepts it (a checkpoint's state).
     /// </summary>
+    /// <param name="stack">The network the arrays are for (<c>--net</c>, <c>--layers</c>); null: the file's simd_layers, else
+    /// a fully connected network known from the shapes.</param>
     /// <exception cref="ModelFileException">One line naming the file and what is wrong.</exception>
-    public static Model Parse(string path, IReadOnlyList<NpyArray> arrays, Func<string, bool>? allowed)
+    public static Model Parse(string path, IReadOnlyList<NpyArray> arrays, Func<string, bool>? allowed, Layers.LayerStack? stack = null)
     {
         ArgumentNullException.ThrowIfNull(arrays);
         string file = Path.GetFullPath(path);
@@ -131,6 +145,24 @@ public static partial class ModelFile
         if (weights.Count == 0)
         {
             throw new ModelFileException($"{file}: no weights (a model holds W1, b1, W2, b2, ...)");
+        }
+
+        if (stack is null && metadata.TryGetValue(LayersName, out NpyArray? layersArray))
+        {
+            string text = ReadText(file, layersArray);
+            try
+            {
+                stack = Layers.LayerStack.Parse(text, Layers.LayerStack.MnistImage);
+            }
+            catch (Layers.LayerSpecException e)
+            {
+                throw new ModelFileException($"{file}: {LayersName} is '{Printable.Value(text)}': {e.Message}");
+            }
+        }
+
+        if (stack is not null)
+        {
+            return ParseStack(file, stack, arrays.Where(a => ParameterName().IsMatch(a.Name)).ToList(), metadata, allowed);
         }
 
         int layers = weights.Count;
@@ -286,6 +318,79 @@ public static partial class ModelFile
     }
 
     /// <summary>
+    /// The arrays as the parameters of <paramref name="stack"/>: each of its tensors present with its exact shape (the
+    /// book's names: W1 (30, 1, 5, 5), b1 (30,), W2 (4320, 100), ...), one float type, nothing else.
+    /// </summary>
+    private static Model ParseStack(string file, Layers.LayerStack stack, List<NpyArray> found, Dictionary<string, NpyArray> metadata, Func<string, bool>? allowed)
+    {
+        NetworkShape shape = stack.Shape;
+        var byName = found.ToDictionary(a => a.Name, StringComparer.Ordinal);
+        NpyType type = byName.TryGetValue("W1", out NpyArray? w1) ? w1.Type : found[0].Type;
+        var parameters = new List<NpyArray>();
+        foreach (ParameterTensor tensor in shape.Tensors)
+        {
+            if (!byName.Remove(tensor.Name, out NpyArray? array))
+            {
+                throw new ModelFileException($"{file}: {tensor.Name} is missing; {stack} has {string.Join(", ", shape.Tensors.Select(t => t.Name))}");
+            }
+
+            if (array.Type is not (NpyType.Float32 or NpyType.Float64) || array.Type != type)
+            {
+                throw new ModelFileException($"{file}: {array.Name} holds {array.Descr}; parameters are all '<f4' or all '<f8'");
+            }
+
+            string expected = "(" + string.Join(", ", tensor.Dimensions) + (tensor.Dimensions.Count == 1 ? ",)" : ")");
+            if (array.ShapeText != expected)
+            {
+                throw new ModelFileException($"{file}: {array.Name} has shape {array.ShapeText}; {stack} needs {expected}");
+            }
+
+            parameters.Add(array);
+        }
+
+        if (byName.Count > 0)
+        {
+            throw new ModelFileException($"{file}: {string.Join(", ", byName.Keys.Order(StringComparer.Ordinal))} belong{(byName.Count == 1 ? "s" : "")} to no layer of {stack}");
+        }
+
+        string[] normalizations = [.. shape.Tensors.Where(t => t.Name.StartsWith("gamma", StringComparison.Ordinal)).Select(t => t.Name["gamma".Length..])];
+        foreach (NpyArray array in metadata.Values)
+        {
+            bool statistic = normalizations.Any(n => array.Name == RunningMeanPrefix + n || array.Name == RunningVariancePrefix + n);
+            if (array.Name is not (VersionName or ActivationName or InitName or OptionsName or DropoutName or LayersName) && !statistic && allowed?.Invoke(array.Name) != true)
+            {
+                throw new ModelFileException($"{file}: unknown metadata array '{Printable.Value(array.Name)}'");
+            }
+
+            if (statistic)
+            {
+                int length = shape.Tensors.First(t => t.Name == "gamma" + array.Name[(array.Name.StartsWith(RunningMeanPrefix, StringComparison.Ordinal) ? RunningMeanPrefix : RunningVariancePrefix).Length..]).Columns;
+                if (array.Type != type || array.Shape.Count != 1 || array.Shape[0] != length)
+                {
+                    throw new ModelFileException($"{file}: {array.Name} holds {array.Descr} {array.ShapeText}; it must be ({length},) of {parameters[0].Descr}");
+                }
+
+                CheckFinite(file, array, nonNegative: array.Name.StartsWith(RunningVariancePrefix, StringComparison.Ordinal));
+            }
+        }
+
+        if (metadata.TryGetValue(VersionName, out NpyArray? version) && ReadText(file, version) is var written && written != FormatVersion)
+        {
+            throw new ModelFileException($"{file}: {VersionName} is '{Printable.Value(written)}'; this simd reads '{FormatVersion}' files (a newer simd may have written it)");
+        }
+
+        foreach (NpyArray array in parameters)
+        {
+            CheckFinite(file, array);
+        }
+
+        return new Model(file, shape, type == NpyType.Float32 ? Precision.Single : Precision.Double, stack.IsFullyConnected ? null : Activation.Relu,
+            metadata.TryGetValue(InitName, out NpyArray? init) ? ReadText(file, init) : null,
+            metadata.TryGetValue(OptionsName, out NpyArray? options) ? ReadText(file, options) : null,
+            parameters, metadata) { Stack = stack, Dropout = stack.Layers.FirstOrDefault(l => l.Kind == Layers.LayerKind.Dropout)?.Ratio ?? 0 };
+    }
+
+    /// <summary>
     /// Refuses NaN and infinities in a float array (and negative values where <paramref name="nonNegative"/>: a
     /// variance): a network holding them computes nothing meaningful, and a resumed run would only report divergence.
     /// </summary>
@@ -361,6 +466,13 @@ public sealed record Model(
     /// <summary>The dropout ratio the network was trained with (0 when none is stored): inference scales activations by 1 − it.</summary>
     public double Dropout { get; init; }
 
+    /// <summary>The layers, when the file stores them or the reader was given them; null for a fully connected network known from its shapes.</summary>
+    public Layers.LayerStack? Stack { get; init; }
+
+    /// <summary>The network to build: <see cref="Stack"/>, else the fully connected one of <see cref="Shape"/> with <paramref name="activation"/> and <see cref="Dropout"/>.</summary>
+    public Layers.LayerStack StackWith(Activation activation) =>
+        Stack ?? Layers.LayerStack.FullyConnected(Shape.InputSize, Shape.HiddenSizes, Shape.OutputSize, activation, Shape.BatchNorm, Dropout);
+
     /// <summary>
     /// Copies batch normalization's running mean and variance into <paramref name="network"/>'s workspace (a file
     /// without them, as the book's np.savez of params: they stay 0, and inference normalizes with variance 0).
@@ -369,9 +481,10 @@ public sealed record Model(
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
-        for (int l = 0; Shape.BatchNorm && l < Shape.LayerCount - 1; l++)
+        string[] normalizations = [.. Shape.Tensors.Where(t => t.Name.StartsWith("gamma", StringComparison.Ordinal)).Select(t => t.Name["gamma".Length..])];
+        for (int l = 0; l < normalizations.Length; l++)
         {
-            string layer = (l + 1).ToString(CultureInfo.InvariantCulture);
+            string layer = normalizations[l];
             if (Metadata.TryGetValue(ModelFile.RunningMeanPrefix + layer, out NpyArray? mean))
             {
                 mean.ToFloating<T>().CopyTo(network.Workspace.RunningMean(l));
