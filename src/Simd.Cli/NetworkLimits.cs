@@ -20,7 +20,7 @@ internal static class NetworkLimits
     private static NetworkShape Check<T>(NetworkSpec network, int batch, int threads, string batchOption)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (NetworkShape.SizeProblem([MnistFiles.PixelsPerImage, .. network.Hidden, MnistFiles.ClassCount]) is { } problem)
+        if (network.Layers is null && NetworkShape.SizeProblem([MnistFiles.PixelsPerImage, .. network.Hidden, MnistFiles.ClassCount]) is { } problem)
         {
             throw new UsageException($"--hidden {string.Join(",", network.Hidden)} is too large: {problem}");
         }
@@ -30,7 +30,7 @@ internal static class NetworkLimits
         long elements = Workspace<T>.RequiredElements(needs, batch, threads, Tuning.EvaluationChunkRows);
         long bytes = Workspace<T>.RequiredBytes(needs, batch, threads, Tuning.EvaluationChunkRows);
         string what = $"a {shape} network with {batchOption} {batch} and --threads {threads}";
-        string lower = $"lower {batchOption}, --threads or --hidden";
+        string lower = $"lower {batchOption}, --threads or {(network.Layers is null ? "--hidden" : "the layers' sizes")}";
         if (elements > Workspace<T>.MaxElements)
         {
             throw new UsageException(string.Create(CultureInfo.InvariantCulture,

@@ -21,6 +21,9 @@ public static class MnistFiles
     public const int PixelsPerImage = ImageRows * ImageColumns;
     public const int ClassCount = 10;
 
+    /// <summary>Images in the training set (train-images-idx3-ubyte): an epoch is this over the batch size.</summary>
+    public const int TrainCount = 60_000;
+
     public static readonly MnistFile TrainImages = new(
         "train-images-idx3-ubyte", IdxKind.Images, 60_000, "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db");
 

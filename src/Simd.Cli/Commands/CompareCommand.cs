@@ -57,8 +57,7 @@ internal static class CompareCommand
     {
         NetworkShape shape = settings.Network.Shape;
         Dataset<T> train = DataAccess.ToDataset<T>(mnist.Train);
-        using var network = new MultiLayerNet<T>(shape, settings.Network.Activation, settings.Isa, settings.Seed, settings.Batch, settings.Threads,
-            settings.Network.Init, settings.Network.WeightDecay, settings.Network.Dropout);
+        using var network = new MultiLayerNet<T>(settings.Network.Stack, settings.Isa, settings.Seed, settings.Batch, settings.Threads, settings.Network.Init, settings.Network.WeightDecay);
         var sampler = new Rng(~settings.Seed);
         int[] indices = [.. Enumerable.Range(0, settings.Batch).Select(_ => sampler.NextInt(train.Count))];
         (T[] x, byte[] t) = train.Take(indices);

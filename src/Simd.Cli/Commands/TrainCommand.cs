@@ -31,12 +31,17 @@ internal static class TrainCommand
         Option<int> threads = CommonOptions.Threads();
         var files = new TrainFiles();
 
+        Option<int?> epochs = new("--epochs")
+        {
+            Description = "Train this many epochs (each train size / batch iterations: 600 at batch 100) instead of --iters; --net simple-convnet trains 20 by default, as the book's train_convnet.py.",
+            HelpName = "N",
+        };
         var command = new Command("train",
             "Train a network on MNIST as the book's train_neuralnet.py and ch. 6: the optimizer on batches drawn with replacement, " +
             "accuracy on all train and test images every epoch (train size / batch iterations). With no options, the ch. 4 run: " +
-            "784-50-10 sigmoid, SGD lr 0.1.")
+            "784-50-10 sigmoid, SGD lr 0.1. With --net simple-convnet, ch. 7's train_convnet.py: Adam lr 0.001, 20 epochs.")
         {
-            data, iterations, batch, optimizer, learningRate, momentum, gradient, precision, seed, isa, threads,
+            data, iterations, epochs, batch, optimizer, learningRate, momentum, gradient, precision, seed, isa, threads,
         };
         network.AddTo(command);
         files.AddTo(command);
@@ -46,10 +51,25 @@ internal static class TrainCommand
             TextWriter output = parseResult.InvocationConfiguration.Output;
             TextWriter error = parseResult.InvocationConfiguration.Error;
             NetworkSpec spec = network.Read(parseResult);
-            OptimizerKind kind = CommonOptions.ParseOptimizer(parseResult.GetValue(optimizer)!);
+            // The book's convnet runs (train_convnet.py) use Adam at 0.001 for 20 epochs; the fully connected ones SGD for 10,000 iterations.
+            bool convolutional = spec.Layers is not null && !spec.Stack.IsFullyConnected;
+            OptimizerKind kind = IsGiven(parseResult, optimizer) || !convolutional ? CommonOptions.ParseOptimizer(parseResult.GetValue(optimizer)!) : OptimizerKind.Adam;
+            if (IsGiven(parseResult, iterations) && parseResult.GetValue(epochs) is not null)
+            {
+                throw new UsageException("--iters and --epochs both set the run's length; give one");
+            }
+
+            int perEpoch = Math.Max(MnistFiles.TrainCount / Math.Max(parseResult.GetValue(batch), 1), 1);
+            int? epochCount = parseResult.GetValue(epochs) ?? (convolutional && !IsGiven(parseResult, iterations) ? ConvnetEpochs : null);
+            if (epochCount is < 1 || (long)(epochCount ?? 0) * perEpoch > int.MaxValue)
+            {
+                throw new UsageException($"--epochs must be at least 1 and at most {int.MaxValue / perEpoch} at this batch (got {epochCount})");
+            }
+
             var options = new TrainingOptions
             {
-                Iterations = parseResult.GetValue(iterations),
+                Iterations = epochCount is int count ? count * perEpoch : parseResult.GetValue(iterations),
+                Layers = spec.Layers,
                 BatchSize = parseResult.GetValue(batch),
                 HiddenSizes = spec.Hidden,
                 Activation = spec.Activation,
@@ -82,14 +102,17 @@ internal static class TrainCommand
                 Agree(parseResult, network.WeightDecay, options.WeightDecay, saved.WeightDecay);
                 Agree(parseResult, network.Dropout, options.Dropout, saved.Dropout);
                 Agree(parseResult, network.BatchNorm, options.BatchNorm, saved.BatchNorm);
+                Agree(parseResult, network.Stack.Layers, options.Layers, saved.Layers);
+                Agree(parseResult, network.Stack.Net, options.Layers, saved.Layers);
                 Agree(parseResult, optimizer, options.Optimizer.Kind, saved.Optimizer.Kind);
                 Agree(parseResult, learningRate, options.Optimizer.LearningRate, saved.Optimizer.LearningRate);
                 Agree(parseResult, momentum, options.Optimizer.Momentum, saved.Optimizer.Momentum);
                 Agree(parseResult, gradient, options.Gradient, saved.Gradient);
                 Agree(parseResult, seed, options.Seed, saved.Seed);
                 Agree(parseResult, precision, chosen, savedPrecision);
-                options = saved with { Iterations = IsGiven(parseResult, iterations) ? options.Iterations : saved.Iterations, Threads = options.Threads };
-                spec = new NetworkSpec([.. options.HiddenSizes], options.Activation, options.Init, options.WeightDecay, options.Dropout, options.BatchNorm);
+                bool longer = IsGiven(parseResult, iterations) || parseResult.GetValue(epochs) is not null;
+                options = saved with { Iterations = longer ? options.Iterations : saved.Iterations, Threads = options.Threads };
+                spec = new NetworkSpec([.. options.HiddenSizes], options.Activation, options.Init, options.WeightDecay, options.Dropout, options.BatchNorm, options.Layers);
                 chosen = savedPrecision;
                 if (resumeFrom.Progress.Iteration >= options.Iterations)
                 {
@@ -112,6 +135,9 @@ internal static class TrainCommand
         });
         return command;
     }
+
+    /// <summary>train_convnet.py's max_epochs.</summary>
+    private const int ConvnetEpochs = 20;
 
     /// <summary>An option given on the command line (not its default).</summary>
     private static bool IsGiven(ParseResult parseResult, Option option) =>
