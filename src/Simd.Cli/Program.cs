@@ -2,10 +2,13 @@ using System.Runtime.InteropServices;
 
 namespace Simd.Cli;
 
-public static class Program
+public static partial class Program
 {
     /// <summary>SIGXFSZ on Linux: a write went past the file-size limit (ulimit -f).</summary>
-    private const PosixSignal FileSizeLimitExceeded = (PosixSignal)25;
+    private const int FileSizeLimitExceeded = 25;
+
+    /// <summary>signal(2)'s SIG_IGN.</summary>
+    private static readonly nint IgnoreSignal = 1;
 
     /// <summary>
     /// Runs the CLI on the console. Ctrl+C (SIGINT) or SIGTERM asks the running command to stop: it stops
@@ -39,9 +42,16 @@ public static class Program
 
         using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        using PosixSignalRegistration? sigxfsz = OperatingSystem.IsLinux()
-            ? PosixSignalRegistration.Create(FileSizeLimitExceeded, context => context.Cancel = true)
-            : null;
+        if (OperatingSystem.IsLinux())
+        {
+            // Ignored in the kernel, not caught: a handler registered with the runtime runs on another thread, and
+            // several writes past the limit at once (experiment's runs side by side) could still end the process.
+            Signal(FileSizeLimitExceeded, IgnoreSignal);
+        }
+
         return SimdCli.Run(args, Console.Out, Console.Error, interrupt.Token);
     }
+
+    [LibraryImport("libc", EntryPoint = "signal")]
+    private static partial nint Signal(int signal, nint handler);
 }

@@ -84,8 +84,8 @@ internal static class CompareCommand
 
         double numericalSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
 
-        double backpropFlops = FlopCount.Backprop(shape, settings.Batch);
-        double numericalFlops = FlopCount.NumericalGradient(shape, settings.Batch);
+        double backpropFlops = FlopCount.Backprop(network.Stack, settings.Batch);
+        double numericalFlops = FlopCount.NumericalGradient(network.Stack, settings.Batch);
         double maxDifference = 0;
         for (int i = 0; i < backprop.Length; i++)
         {

@@ -49,6 +49,8 @@ public sealed partial class LayerStack : IEquatable<LayerStack>
                     $"'{_layers[i].Token}': the network would have {parameters:N0} parameters, at most {NetworkShape.MaxLayerWeights:N0}"));
             }
         }
+
+        _shape = new NetworkShape(this); // checks where each batch normalization's γ and β go
     }
 
     /// <summary>One image as the network takes it: MNIST's [1, 28, 28] for a convolution first, else [784].</summary>
@@ -69,9 +71,9 @@ public sealed partial class LayerStack : IEquatable<LayerStack>
     public bool IsFullyConnected => _layers.All(l => l.Kind is not (LayerKind.Convolution or LayerKind.Pooling));
 
     /// <summary>The parameter layout the stack's weights have: W1, b1, [gamma1, beta1,] W2, ... in the book's names and shapes.</summary>
-    public NetworkShape Shape => _shape ??= new NetworkShape(this);
+    public NetworkShape Shape => _shape;
 
-    private NetworkShape? _shape;
+    private readonly NetworkShape _shape;
 
     /// <summary>The names <c>--net</c> takes.</summary>
     public static IReadOnlyList<string> Names { get; } = ["two-layer", "simple-convnet"];
