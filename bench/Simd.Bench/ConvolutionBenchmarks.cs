@@ -45,7 +45,7 @@ public class ConvolutionBenchmarks : IFlopBenchmark
     private float[] _x = [], _weights = [], _bias = [], _cols = [], _y = [], _dWeights = [], _dBias = [], _pooled = [], _dx = [];
     private int[] _argmax = [];
     private float[] _fusedCols = [], _z = [], _fusedPooled = [], _fusedArgmax = [], _dz = [];
-    private int[] _columnMap = [];
+    private PooledColumns _columnMap = null!;
 
     [ParamsAllValues]
     public ConvolutionPart Part { get; set; }
@@ -71,7 +71,7 @@ public class ConvolutionBenchmarks : IFlopBenchmark
         _argmax = new int[_pooled.Length];
         _dx = new float[_y.Length];
         int pooledColumns = 4 * Pool.Positions;
-        _columnMap = PooledConvolution.ColumnMap(Layer, 2, 2);
+        _columnMap = new PooledColumns(Layer, 2, 2);
         _fusedCols = new float[Batch * Layer.WindowLength * pooledColumns];
         _z = new float[Filters * pooledColumns];
         _dz = new float[Filters * pooledColumns];

@@ -105,7 +105,6 @@ public sealed partial class MultiLayerNet<T>
         private readonly int[] _batchStamps;     // [workers * StampStride] the step whose batch each worker's copy holds
         private readonly int[] _prefetchStamps;
         private readonly Phase[] _phases;
-        private readonly int _maxRunBlocks;
         private ReadOnlyMemory<T> _x;
         private ReadOnlyMemory<byte> _labels;
         private Memory<T> _gradients;
@@ -121,7 +120,6 @@ public sealed partial class MultiLayerNet<T>
             // The large blocks first, the biases and γβ last: small blocks that fill the gaps once the large ones are claimed.
             _blocks = [.. _layers.SelectMany((layer, index) => layer.WeightBlocks(index)).OrderBy(block => block.Kind)];
             _phases = Phases(_layers);
-            _maxRunBlocks = network.Plan.ShortRuns ? 1 : int.MaxValue;
             _decaySquares = new double[_blocks.Length];
             int rowBlocks = (network.Workspace.MaxBatch + Tuning.RowAlignment - 1) / Tuning.RowAlignment;
             int widestNormalization = _layers.Where(l => l.Coupling == Coupling.PerFeature).Select(l => l.OutputLength).DefaultIfEmpty(0).Max();
@@ -219,9 +217,8 @@ public sealed partial class MultiLayerNet<T>
             BlockClaims.Cursor cursor = _claims.Open(worker, workerCount);
             // A worker's own blocks in as few calls as possible: all its rows of the batch in one GEMM per layer, all
             // its rows of a W in one (per-element results do not depend on how rows are grouped, so the bits are the
-            // same either way); a network with convolutions takes one row block at a time, its scratch in cache.
-            int maxRun = _phase.Kind == PhaseKind.Rows ? _maxRunBlocks : int.MaxValue;
-            for (int block = _claims.NextRun(ref cursor, maxRun, out int blocks); block >= 0; block = _claims.NextRun(ref cursor, maxRun, out blocks))
+            // same either way).
+            for (int block = _claims.NextRun(ref cursor, int.MaxValue, out int blocks); block >= 0; block = _claims.NextRun(ref cursor, int.MaxValue, out blocks))
             {
                 switch (_phase.Kind)
                 {
@@ -309,7 +306,7 @@ public sealed partial class MultiLayerNet<T>
             int saved = _layers[layer].SavedPerImage;
             return new RowsPass<T>
             {
-                Isa = net.Isa, Parameters = net.Parameters, Mode = PassMode.Training, Rows = rows, FirstRow = r0, Backprop = true,
+                Isa = net.Isa, Parameters = net.Parameters, Mode = PassMode.Training, Rows = rows, FirstRow = r0,
                 Saved = net.Workspace.Saved(layer).Slice(r0 * saved, rows * saved), Scratch = net.Workspace.WorkerLayerScratch(worker, layer),
                 Partials = net.Workspace.Partials(layer), DropoutKeys = net.DropoutKeysOf(layer),
             };

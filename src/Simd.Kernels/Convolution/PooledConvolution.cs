@@ -90,7 +90,7 @@ public static class PooledConvolution
     }
 
     /// <summary>
-    /// The forward pass: col = pooled-order im2col(x); z = W · col + b in blocks; pooled[f, q] = max over the blocks of
+    /// The forward pass: col = pooled-order im2col(x) (<see cref="PooledColumns.Gather{T}"/>); z = W · col + b in blocks; pooled[f, q] = max over the blocks of
     /// ReLU(z[f, b·Q + q]), argmax[f, q] = the first block that holds it (as a number of T, for the vector selects).
     /// </summary>
     public static void Forward<T>(
@@ -99,7 +99,7 @@ public static class PooledConvolution
         ReadOnlySpan<T> weights,    // [FN, K]
         ReadOnlySpan<T> bias,       // [FN]
         in ConvolutionGeometry g, int poolHeight, int poolWidth,
-        ReadOnlySpan<int> columnMap, // [K·B·Q] of ColumnMap(g, poolHeight, poolWidth)
+        PooledColumns plan,         // the column plan of (g, poolHeight, poolWidth)
         Span<T> col,                // [K, B·Q] scratch, kept for the backward pass
         Span<T> z,                  // [FN, B·Q] scratch
         Span<T> pooled,             // [FN, Q]
@@ -110,8 +110,8 @@ public static class PooledConvolution
         ShapeCheck.AtLeast(z, (long)filters * columns, nameof(z));
         ShapeCheck.AtLeast(pooled, (long)filters * q, nameof(pooled));
         ShapeCheck.AtLeast(argmax, (long)filters * q, nameof(argmax));
-        ShapeCheck.AtLeast(columnMap, (long)g.WindowLength * columns, nameof(columnMap));
-        Im2Col(x, columnMap, col);
+        CheckPlan(plan, g, columns);
+        plan.Gather(isa, x, col);
         for (int f = 0; f < filters; f++)
         {
             z.Slice(f * columns, columns).Fill(bias[f]);
@@ -137,7 +137,7 @@ public static class PooledConvolution
         ReadOnlySpan<T> col,        // [K, B·Q] from the forward pass
         ReadOnlySpan<T> weights,    // [FN, K]
         in ConvolutionGeometry g, int poolHeight, int poolWidth,
-        ReadOnlySpan<int> columnMap, // [K·B·Q] of ColumnMap(g, poolHeight, poolWidth)
+        PooledColumns plan,         // the column plan of (g, poolHeight, poolWidth)
         Span<T> dz,                 // [FN, B·Q] scratch
         Span<T> dWeights,           // [FN, K]
         Span<T> dBias,              // [FN]
@@ -159,7 +159,17 @@ public static class PooledConvolution
         if (!dx.IsEmpty)
         {
             GemmTN.Multiply(isa, weights, k, dz, k, filters, columns, dcol);
-            Col2Im(dcol, columnMap, g.InputLength, dx);
+            CheckPlan(plan, g, columns);
+            Col2Im(dcol, plan.Map, g.InputLength, dx);
+        }
+    }
+
+    private static void CheckPlan(PooledColumns plan, in ConvolutionGeometry g, int columns)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.Length != (long)g.WindowLength * columns)
+        {
+            throw new ArgumentException($"the column plan has {plan.Length} entries; this layer has {(long)g.WindowLength * columns}", nameof(plan));
         }
     }
 

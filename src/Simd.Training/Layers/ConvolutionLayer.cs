@@ -5,10 +5,10 @@ namespace Simd.Training.Layers;
 
 /// <summary>
 /// The book's Convolution: W [FN, C, FH, FW], b [FN], each image [C, H, W] to [FN, OH, OW] by im2col and the GEMMs
-/// (<see cref="Kernels.Convolution"/>). Calls hold one row block of images (<see cref="PrefersShortRuns"/>), whose column
-/// matrices stay in the worker's scratch from forward to backward; the backward pass adds each image's dW and db to its
-/// row block's partial sums, image after image, and the weights phase adds the blocks' sums in block order: the same
-/// bits for any number of threads, without a batch-wide column matrix.
+/// (<see cref="Kernels.Convolution"/>), one image at a time: an image's column matrix is made in the worker's scratch for
+/// its forward pass and made again for its backward pass (cheaper than keeping a batch of them: 14,400 values an image
+/// for the book's ch. 7 layer). The backward pass adds each image's dW and db to its row block's partial sums, image
+/// after image, and the weights phase adds the blocks' sums in block order: the same bits for any number of threads.
 /// </summary>
 public sealed class ConvolutionLayer<T> : Layer<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -33,14 +33,12 @@ public sealed class ConvolutionLayer<T> : Layer<T>
 
     private int WeightLength => Filters * WindowLength;
 
-    public override bool PrefersShortRuns => true;
-
     public override bool HasRowsBackward => true;
 
     public override int PartialLength => WeightLength + Filters;
 
-    /// <summary>The column matrices of a row block's images, then one dcol: [RowAlignment + 1, K, P].</summary>
-    public override long WorkerScratchLength(int rows) => (Tuning.RowAlignment + 1L) * ColumnLength;
+    /// <summary>One image's column matrix, then its dcol: [2, K, P].</summary>
+    public override long WorkerScratchLength(int rows) => 2L * ColumnLength;
 
     public override void Initialize(Span<T> parameters, ref Rng rng, WeightInit init) =>
         Rng.FillGaussian(ref rng, parameters.Slice(_weightOffset, WeightLength), init.StandardDeviation(WindowLength));
@@ -51,7 +49,7 @@ public sealed class ConvolutionLayer<T> : Layer<T>
         for (int r = 0; r < pass.Rows; r++)
         {
             // Kept per image for the backward pass when one follows (a call then holds at most one row block).
-            Span<T> col = pass.Scratch.Slice((pass.Backprop && BackwardFollowsInOneCall ? r : 0) * ColumnLength, ColumnLength);
+            Span<T> col = pass.Scratch[..ColumnLength];
             Kernels.Convolution.Forward(pass.Isa, x.Slice(r * InputLength, InputLength), weights, bias, _geometry, col, y.Slice(r * OutputLength, OutputLength));
         }
     }
@@ -59,17 +57,13 @@ public sealed class ConvolutionLayer<T> : Layer<T>
     public override void Backward(ref RowsPass<T> pass, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> dx)
     {
         ReadOnlySpan<T> weights = pass.Parameters.Slice(_weightOffset, WeightLength);
-        Span<T> dcol = pass.Scratch.Slice(Tuning.RowAlignment * ColumnLength, ColumnLength);
+        Span<T> dcol = pass.Scratch.Slice(ColumnLength, ColumnLength);
         for (int r = 0; r < pass.Rows; r++)
         {
             int row = pass.FirstRow + r;
             Span<T> partial = pass.Partials.Slice(row / Tuning.RowAlignment * PartialLength, PartialLength);
-            Span<T> col = pass.Scratch.Slice((BackwardFollowsInOneCall ? r : 0) * ColumnLength, ColumnLength);
-            if (!BackwardFollowsInOneCall)
-            {
-                // A batch normalization after this layer put its forward pass in an earlier phase, perhaps another worker's.
-                Im2Col.Forward(pass.Isa, x.Slice(r * InputLength, InputLength), _geometry, col);
-            }
+            Span<T> col = pass.Scratch[..ColumnLength];
+            Im2Col.Forward(pass.Isa, x.Slice(r * InputLength, InputLength), _geometry, col);
 
             Kernels.Convolution.Backward(pass.Isa, dy.Slice(r * OutputLength, OutputLength), col, weights, _geometry,
                 partial[..WeightLength], partial[WeightLength..], dcol, dx.IsEmpty ? default : dx.Slice(r * InputLength, InputLength),

@@ -54,7 +54,6 @@ public ref struct RowsPass<T>
     public Span<T> Saved { get; init; }                // [Rows, SavedPerImage]: what this layer keeps from forward to backward
     public Span<T> Scratch { get; init; }              // [WorkerScratchLength]: the worker's scratch for this layer
     public Span<T> Partials { get; init; }             // [row blocks, PartialLength]: per row block weight gradients (convolutions), or empty
-    public bool Backprop { get; init; }                // a backward pass over these images follows (a training step): keep what it needs
     public (uint K0, uint K1) DropoutKeys { get; init; } // the masks' key for this layer and step
 }
 
@@ -94,12 +93,6 @@ public abstract class Layer<T>
     /// <summary>Set by the plan: some layer before this one has parameters, so the backward pass must give dX.</summary>
     public bool NeedsInputGradient { get; set; }
 
-    /// <summary>
-    /// Set by the plan: this layer's forward and backward over a block of images are one call of one worker (no
-    /// batch normalization after it cuts them into phases), so scratch kept from one to the other is still there.
-    /// </summary>
-    public bool BackwardFollowsInOneCall { get; set; }
-
     /// <summary>The buffer node this layer reads (0: the images) and the one it writes (the same when in place).</summary>
     public int InputNode { get; set; }
 
@@ -117,9 +110,6 @@ public abstract class Layer<T>
 
     /// <summary>True when the backward pass over images does anything (gives dX, or adds to per-block weight gradients).</summary>
     public virtual bool HasRowsBackward => NeedsInputGradient;
-
-    /// <summary>True when calls should hold one row block of images at a time (their scratch then stays in cache).</summary>
-    public virtual bool PrefersShortRuns => false;
 
     /// <summary>
     /// Choices per image the forward pass makes that have no derivative where they switch (a max pooling's argmax); a

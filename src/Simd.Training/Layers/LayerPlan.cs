@@ -25,9 +25,6 @@ public sealed class LayerPlan<T>
 
     public WorkspaceNeeds Needs { get; }
 
-    /// <summary>Calls of the rows phases should hold one row block of images at a time (a convolution's column matrices stay in cache).</summary>
-    public bool ShortRuns => Layers.Any(l => l.PrefersShortRuns);
-
     public static LayerPlan<T> Build(LayerStack stack)
     {
         ArgumentNullException.ThrowIfNull(stack);
@@ -96,11 +93,6 @@ public sealed class LayerPlan<T>
             }
 
             parametersBefore |= layer.Spec.HasWeights || layer.Coupling == Coupling.PerFeature;
-        }
-
-        for (int i = 0; i < layers.Count; i++)
-        {
-            layers[i].BackwardFollowsInOneCall = !layers.Skip(i + 1).Any(l => l.Coupling == Coupling.PerFeature);
         }
 
         var needs = new WorkspaceNeeds(

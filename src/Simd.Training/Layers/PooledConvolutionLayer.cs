@@ -14,7 +14,7 @@ public sealed class PooledConvolutionLayer<T> : Layer<T>
 {
     private readonly ConvolutionGeometry _geometry;
     private readonly int _pool;
-    private readonly int[] _columnMap; // [K, PH·PW, Q] where each column entry comes from in an image
+    private readonly PooledColumns _columns; // where each column entry comes from in an image
     private readonly int _weightOffset;
     private readonly int _biasOffset;
 
@@ -24,7 +24,7 @@ public sealed class PooledConvolutionLayer<T> : Layer<T>
         Pooling = pooling;
         _geometry = new ConvolutionGeometry(input.Channels, input.Height, input.Width, convolution.Kernel, convolution.Kernel, convolution.Stride, convolution.Pad);
         _pool = pooling.Kernel;
-        _columnMap = PooledConvolution.ColumnMap(_geometry, _pool, _pool);
+        _columns = new PooledColumns(_geometry, _pool, _pool);
         _weightOffset = weightOffset;
         _biasOffset = biasOffset;
     }
@@ -42,8 +42,6 @@ public sealed class PooledConvolutionLayer<T> : Layer<T>
 
     private int WeightLength => Filters * WindowLength;
 
-    public override bool PrefersShortRuns => true;
-
     public override bool HasRowsBackward => true;
 
     public override int PartialLength => WeightLength + Filters;
@@ -51,8 +49,8 @@ public sealed class PooledConvolutionLayer<T> : Layer<T>
     /// <summary>The pooled maximum's place in its window, per output (as T).</summary>
     public override int SavedPerImage => OutputLength;
 
-    /// <summary>A row block's column matrices, then z or dz [FN, B·Q], then one dcol [K, B·Q].</summary>
-    public override long WorkerScratchLength(int rows) => ((Tuning.RowAlignment + 1L) * ColumnLength) + ((long)Filters * Columns);
+    /// <summary>One image's column matrix [K, B·Q], its dcol [K, B·Q], then z or dz [FN, B·Q].</summary>
+    public override long WorkerScratchLength(int rows) => (2L * ColumnLength) + ((long)Filters * Columns);
 
     public override int ChoicesPerImage => OutputLength;
 
@@ -70,11 +68,11 @@ public sealed class PooledConvolutionLayer<T> : Layer<T>
     public override void Forward(ref RowsPass<T> pass, ReadOnlySpan<T> x, Span<T> y)
     {
         ReadOnlySpan<T> weights = pass.Parameters.Slice(_weightOffset, WeightLength), bias = pass.Parameters.Slice(_biasOffset, Filters);
-        Span<T> z = pass.Scratch.Slice((Tuning.RowAlignment + 1) * ColumnLength, Filters * Columns);
+        Span<T> z = pass.Scratch.Slice(2 * ColumnLength, Filters * Columns);
         for (int r = 0; r < pass.Rows; r++)
         {
-            Span<T> col = pass.Scratch.Slice((pass.Backprop && BackwardFollowsInOneCall ? r : 0) * ColumnLength, ColumnLength);
-            PooledConvolution.Forward(pass.Isa, x.Slice(r * InputLength, InputLength), weights, bias, _geometry, _pool, _pool, _columnMap, col, z,
+            Span<T> col = pass.Scratch[..ColumnLength];
+            PooledConvolution.Forward(pass.Isa, x.Slice(r * InputLength, InputLength), weights, bias, _geometry, _pool, _pool, _columns, col, z,
                 y.Slice(r * OutputLength, OutputLength), pass.Saved.Slice(r * OutputLength, OutputLength));
         }
     }
@@ -82,21 +80,17 @@ public sealed class PooledConvolutionLayer<T> : Layer<T>
     public override void Backward(ref RowsPass<T> pass, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> dx)
     {
         ReadOnlySpan<T> weights = pass.Parameters.Slice(_weightOffset, WeightLength);
-        Span<T> dcol = pass.Scratch.Slice(Tuning.RowAlignment * ColumnLength, ColumnLength);
-        Span<T> dz = pass.Scratch.Slice((Tuning.RowAlignment + 1) * ColumnLength, Filters * Columns);
+        Span<T> dcol = pass.Scratch.Slice(ColumnLength, ColumnLength);
+        Span<T> dz = pass.Scratch.Slice(2 * ColumnLength, Filters * Columns);
         for (int r = 0; r < pass.Rows; r++)
         {
             int row = pass.FirstRow + r;
             Span<T> partial = pass.Partials.Slice(row / Tuning.RowAlignment * PartialLength, PartialLength);
-            Span<T> col = pass.Scratch.Slice((BackwardFollowsInOneCall ? r : 0) * ColumnLength, ColumnLength);
-            if (!BackwardFollowsInOneCall)
-            {
-                // A batch normalization after this layer put its forward pass in an earlier phase, perhaps another worker's.
-                PooledConvolution.Im2Col(x.Slice(r * InputLength, InputLength), _columnMap, col);
-            }
+            Span<T> col = pass.Scratch[..ColumnLength];
+            _columns.Gather(pass.Isa, x.Slice(r * InputLength, InputLength), col);
 
             PooledConvolution.Backward(pass.Isa, dy.Slice(r * OutputLength, OutputLength), y.Slice(r * OutputLength, OutputLength),
-                pass.Saved.Slice(r * OutputLength, OutputLength), col, weights, _geometry, _pool, _pool, _columnMap,
+                pass.Saved.Slice(r * OutputLength, OutputLength), col, weights, _geometry, _pool, _pool, _columns,
                 dz, partial[..WeightLength], partial[WeightLength..], dcol, dx.IsEmpty ? default : dx.Slice(r * InputLength, InputLength),
                 accumulate: row % Tuning.RowAlignment != 0);
         }

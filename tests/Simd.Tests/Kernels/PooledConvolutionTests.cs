@@ -77,7 +77,7 @@ public class PooledConvolutionTests
             var z = new T[Filters * columns];
             var pooled = new T[Filters * q];
             var argmax = new T[Filters * q];
-            int[] map = PooledConvolution.ColumnMap(g, c.Pool, c.Pool);
+            var map = new PooledColumns(g, c.Pool, c.Pool);
             PooledConvolution.Forward<T>(path, x, weights, bias, g, c.Pool, c.Pool, map, pcol, z, pooled, argmax);
             var dx = new T[g.InputLength];
             PooledConvolution.Backward<T>(path, dpooled, pooled, argmax, pcol, weights, g, c.Pool, c.Pool, map, new T[z.Length], dW, db, new T[pcol.Length], dx, accumulate: image > 0);
@@ -133,6 +133,33 @@ public class PooledConvolutionTests
                 PooledConvolution.ReluMaxBackwardReference<float>(dpooled, pooled, argmax, blocks, dzExpected);
                 Assert.Equal(dzExpected, dz);
             }
+        }
+    }
+
+    /// <summary>The run-based gather (strided copies, two vectors' even lanes for stride 2) gives the map's values exactly.</summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void The_gather_by_runs_equals_the_gather_by_map(IsaPath path)
+    {
+        var random = new Random(5);
+        foreach ((int channels, int size, int kernel, int stride, int pad, int pool) in new[]
+        {
+            (1, 28, 5, 1, 0, 2), (1, 28, 3, 1, 1, 2), (3, 13, 3, 1, 2, 2), (30, 12, 3, 1, 1, 2), (2, 9, 3, 2, 1, 2),
+            (1, 28, 7, 1, 2, 3), (3, 11, 1, 1, 0, 2), (1, 40, 5, 1, 0, 2), (1, 5, 5, 1, 0, 1),
+        })
+        {
+            var g = new ConvolutionGeometry(channels, size, size, kernel, kernel, stride, pad);
+            var plan = new PooledColumns(g, pool, pool);
+            float[] x = [.. Enumerable.Range(0, g.InputLength).Select(_ => (float)random.NextDouble())];
+            var expected = new float[plan.Length];
+            var actual = new float[plan.Length];
+            actual.AsSpan().Fill(float.NaN);
+            PooledConvolution.Im2Col<float>(x, plan.Map, expected);
+            plan.Gather<float>(path, x, actual);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"{path} C{channels} {size}x{size} k{kernel} s{stride} p{pad} pool{pool}");
+            var doubles = new double[plan.Length];
+            plan.Gather<double>(path, [.. x.Select(v => (double)v)], doubles);
+            Assert.Equal(expected.Select(v => (double)v), doubles);
         }
     }
 }

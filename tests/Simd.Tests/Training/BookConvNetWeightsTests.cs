@@ -20,7 +20,7 @@ public class BookConvNetWeightsTests
         const int Filters = 30, Hidden = 100, Classes = 10, Batch = 100;
         int q = PooledConvolution.PooledPositions(conv, 2, 2), flat = Filters * q; // 4320, the book's NCHW flatten
         Dataset<double> test = MnistFixture.TestDouble;
-        int[] map = PooledConvolution.ColumnMap(conv, 2, 2);
+        var map = new PooledColumns(conv, 2, 2);
         var col = new double[conv.WindowLength * 4 * q];
         var z = new double[Filters * 4 * q];
         var argmax = new double[flat];
