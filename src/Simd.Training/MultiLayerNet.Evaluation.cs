@@ -24,7 +24,7 @@ public sealed partial class MultiLayerNet<T>
 {
     /// <summary>
     /// Loss, accuracy and confusion matrix of the network on <paramref name="data"/>. The images are split into
-    /// the same fixed chunks as <see cref="CountCorrect"/>; each chunk's losses are summed in image order and the
+    /// the same fixed chunks as <see cref="CountCorrect(Dataset{T})"/>; each chunk's losses are summed in image order and the
     /// chunks in chunk order, so the result is the same for any thread count.
     /// </summary>
     public Evaluation Evaluate(Dataset<T> data)

@@ -190,20 +190,33 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     /// book's accuracy) equals the label. The images are split into fixed chunks that the workers claim:
     /// normalize the chunk into the worker's scratch, forward, count.
     /// </summary>
-    public int CountCorrect(Dataset<T> data)
+    public int CountCorrect(Dataset<T> data) => CountCorrect(data, data.Count);
+
+    /// <summary>Correct predictions among the first <paramref name="count"/> images of <paramref name="data"/> (the book's x[:t]).</summary>
+    public int CountCorrect(Dataset<T> data, int count)
     {
+        ArgumentNullException.ThrowIfNull(data);
         if (data.Features != Shape.InputSize)
         {
             throw new ArgumentException($"the images have {data.Features} values, the network takes {Shape.InputSize}");
         }
 
-        _evaluation.Start(data);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        _evaluation.Start(data, Math.Min(count, data.Count));
         _pool.Run(_evaluation);
         return _evaluation.Total;
     }
 
     /// <summary>The book's accuracy(x, t) over a whole dataset.</summary>
     public double Accuracy(Dataset<T> data) => data.Count == 0 ? 0 : CountCorrect(data) / (double)data.Count;
+
+    /// <summary>The book's accuracy(x[:count], t[:count]): the first <paramref name="count"/> images (all when there are fewer).</summary>
+    public double Accuracy(Dataset<T> data, int count)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        int used = Math.Min(count, data.Count);
+        return used == 0 ? 0 : CountCorrect(data, used) / (double)used;
+    }
 
     /// <summary>Applies one optimizer step to every parameter from <paramref name="gradients"/> (one thread; training fuses it into the gradient).</summary>
     public void Update(ReadOnlySpan<T> gradients, OptimizerSettings optimizer)
@@ -382,6 +395,7 @@ public sealed partial class MultiLayerNet<T> : IDisposable
         private readonly BlockClaims _claims = new(Tuning.MaxEvaluationChunks);
         private readonly int[] _counts = new int[Tuning.MaxEvaluationChunks];
         private Dataset<T>? _data;
+        private int _count;      // the first images of _data evaluated
         private int _chunkCount;
 
         public int Total
@@ -398,10 +412,11 @@ public sealed partial class MultiLayerNet<T> : IDisposable
             }
         }
 
-        public void Start(Dataset<T> data)
+        public void Start(Dataset<T> data, int count)
         {
             _data = data;
-            (ChunkRows, _chunkCount) = network.EvaluationChunks(data.Count);
+            _count = count;
+            (ChunkRows, _chunkCount) = network.EvaluationChunks(count);
             _claims.Begin(_chunkCount);
         }
 
@@ -419,7 +434,7 @@ public sealed partial class MultiLayerNet<T> : IDisposable
             for (int chunk = _claims.Next(ref cursor); chunk >= 0; chunk = _claims.Next(ref cursor))
             {
                 int start = chunk * ChunkRows;
-                int end = Math.Min(data.Count, start + ChunkRows);
+                int end = Math.Min(_count, start + ChunkRows);
                 int matches = 0;
                 for (int i = start; i < end; i += ws.EvaluationChunkRows)
                 {

@@ -24,6 +24,7 @@ public sealed class Trainer<T> : IDisposable
     private Rng _sampler;
     private int _iteration;
     private int _lossesHeld;
+    private long _evaluatedImages; // images evaluated in this run, both sets
     private double _epochLoss;  // Σ loss of the steps since the last evaluation row
     private int _epochSteps;
     private long _gradientTicks;
@@ -146,7 +147,8 @@ public sealed class Trainer<T> : IDisposable
         long allocated = 0, allocationMark = 0;
         bool warmedUp = false;
 
-        void Evaluate(int iteration, bool afterLastStep)
+        // all: every image of both sets; else the first EvaluationImages when the options ask for a sample.
+        void Evaluate(int iteration, bool afterLastStep, bool all)
         {
             if (warmedUp)
             {
@@ -155,8 +157,10 @@ public sealed class Trainer<T> : IDisposable
 
             FlushStepLosses();
             long evalStart = Stopwatch.GetTimestamp();
-            double trainAccuracy = Network.Accuracy(_train);
-            double testAccuracy = Network.Accuracy(_test);
+            int count = all || _options.EvaluationImages is null ? int.MaxValue : _options.EvaluationImages.Value;
+            _evaluatedImages += Math.Min(count, _train.Count) + Math.Min(count, _test.Count);
+            double trainAccuracy = Network.Accuracy(_train, count);
+            double testAccuracy = Network.Accuracy(_test, count);
             long evalTicks = Stopwatch.GetTimestamp() - evalStart;
             evaluationTicks += evalTicks;
             // Epochs count from the run's start, so a resumed run numbers its rows as the uninterrupted one.
@@ -187,7 +191,7 @@ public sealed class Trainer<T> : IDisposable
                 _epochSteps++;
                 if (i % perEpoch == 0)
                 {
-                    Evaluate(i, afterLastStep: false);
+                    Evaluate(i, afterLastStep: false, all: i == _options.Iterations - 1);
                 }
             }
         }
@@ -199,10 +203,13 @@ public sealed class Trainer<T> : IDisposable
 
         if (_iteration > 0 && (_iteration - 1) % perEpoch != 0)
         {
-            Evaluate(_iteration - 1, afterLastStep: true);
+            Evaluate(_iteration - 1, afterLastStep: true, all: true);
         }
 
-        var result = new TrainingResult(epochs, _iteration, Seconds(Stopwatch.GetTimestamp() - loopStart), GradientSeconds, Seconds(evaluationTicks), allocated);
+        var result = new TrainingResult(epochs, _iteration, Seconds(Stopwatch.GetTimestamp() - loopStart), GradientSeconds, Seconds(evaluationTicks), allocated)
+        {
+            EvaluatedImages = _evaluatedImages,
+        };
         TrainingEventSource.Log.RunStop(result.Iterations, result.TotalSeconds, result.GradientSeconds, result.EvaluationSeconds);
         return result;
     }

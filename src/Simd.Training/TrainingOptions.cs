@@ -37,6 +37,12 @@ public sealed record TrainingOptions
     /// </summary>
     public string? Layers { get; init; }
 
+    /// <summary>
+    /// Images of each set the evaluation of every epoch takes, the first ones (the book's evaluate_sample_num_per_epoch:
+    /// train_convnet.py evaluates 1000); null for all, as train_neuralnet.py. The row after the last step takes all.
+    /// </summary>
+    public int? EvaluationImages { get; init; }
+
     /// <summary>The network these options train on images of <paramref name="features"/> values (MNIST's 28x28 for a convolution) and <paramref name="classes"/> classes.</summary>
     /// <exception cref="Training.Layers.LayerSpecException">The layers do not fit.</exception>
     public Layers.LayerStack StackFor(int features, int classes)
@@ -71,6 +77,7 @@ public sealed record TrainingOptions
         Require(Init.Kind != WeightInitKind.StandardDeviation || (double.IsFinite(Init.Value) && Init.Value > 0),
             $"the initial weights' standard deviation must be a positive finite number (got {Init.Value})");
         Require(Threads >= 1, $"threads must be at least 1 (got {Threads})");
+        Require(EvaluationImages is null or >= 1, $"the images evaluated each epoch must be at least 1 (got {EvaluationImages})");
         Require(trainCount >= 1, "the training set is empty");
     }
 

@@ -30,6 +30,9 @@ public sealed record TrainingResult(
 {
     /// <summary>The last evaluation, after the last step: the result.</summary>
     public EpochReport Final => Epochs[^1];
+
+    /// <summary>Images the evaluations took, both sets, over the run (fewer than passes × all when each epoch evaluates a sample).</summary>
+    public long EvaluatedImages { get; init; }
 }
 
 /// <summary>The loss became NaN or infinite: the parameters have left the finite numbers (a learning rate too high, usually).</summary>

@@ -36,12 +36,17 @@ internal static class TrainCommand
             Description = "Train this many epochs (each train size / batch iterations: 600 at batch 100) instead of --iters; --net simple-convnet trains 20 by default, as the book's train_convnet.py.",
             HelpName = "N",
         };
+        Option<int?> evalImages = new("--eval-images")
+        {
+            Description = "Evaluate only the first N images of each set every epoch (the book's evaluate_sample_num_per_epoch: train_convnet.py takes 1000, the default for --net simple-convnet); the last row always takes all.",
+            HelpName = "N",
+        };
         var command = new Command("train",
             "Train a network on MNIST as the book's train_neuralnet.py and ch. 6: the optimizer on batches drawn with replacement, " +
             "accuracy on all train and test images every epoch (train size / batch iterations). With no options, the ch. 4 run: " +
             "784-50-10 sigmoid, SGD lr 0.1. With --net simple-convnet, ch. 7's train_convnet.py: Adam lr 0.001, 20 epochs.")
         {
-            data, iterations, epochs, batch, optimizer, learningRate, momentum, gradient, precision, seed, isa, threads,
+            data, iterations, epochs, evalImages, batch, optimizer, learningRate, momentum, gradient, precision, seed, isa, threads,
         };
         network.AddTo(command);
         files.AddTo(command);
@@ -70,6 +75,7 @@ internal static class TrainCommand
             {
                 Iterations = epochCount is int count ? count * perEpoch : parseResult.GetValue(iterations),
                 Layers = spec.Layers,
+                EvaluationImages = parseResult.GetValue(evalImages) ?? (convolutional ? ConvnetEvaluationImages : null),
                 BatchSize = parseResult.GetValue(batch),
                 HiddenSizes = spec.Hidden,
                 Activation = spec.Activation,
@@ -111,6 +117,7 @@ internal static class TrainCommand
                 Agree(parseResult, seed, options.Seed, saved.Seed);
                 Agree(parseResult, precision, chosen, savedPrecision);
                 bool longer = IsGiven(parseResult, iterations) || parseResult.GetValue(epochs) is not null;
+                Agree(parseResult, evalImages, options.EvaluationImages, saved.EvaluationImages);
                 options = saved with { Iterations = longer ? options.Iterations : saved.Iterations, Threads = options.Threads };
                 spec = new NetworkSpec([.. options.HiddenSizes], options.Activation, options.Init, options.WeightDecay, options.Dropout, options.BatchNorm, options.Layers);
                 chosen = savedPrecision;
@@ -138,6 +145,9 @@ internal static class TrainCommand
 
     /// <summary>train_convnet.py's max_epochs.</summary>
     private const int ConvnetEpochs = 20;
+
+    /// <summary>train_convnet.py's evaluate_sample_num_per_epoch.</summary>
+    private const int ConvnetEvaluationImages = 1000;
 
     /// <summary>An option given on the command line (not its default).</summary>
     private static bool IsGiven(ParseResult parseResult, Option option) =>
@@ -211,6 +221,7 @@ internal static class TrainCommand
             $"{(options.Optimizer.Kind is OptimizerKind.Momentum or OptimizerKind.Nesterov ? $" momentum {Format.Number(options.Optimizer.Momentum)}" : "")}, " +
             $"seed {options.Seed}, {Isa.Name(isa)} kernels, {options.Threads} thread{(options.Threads == 1 ? "" : "s")}; " +
             $"evaluation every {options.IterationsPerEpoch(train.Count)} iterations" +
+            (options.EvaluationImages is { } sample ? $" on the first {sample} images of each set (all after the last step)" : "") +
             (outputs.ResumeFrom is { } from ? $"; resumed from {from.Model.Path} at iteration {from.Progress.Iteration}" : ""));
         output.WriteLine("epoch   iter   grad time (s)     loss   train acc   test acc");
         var progress = new ProgressLine(error);
@@ -278,7 +289,7 @@ internal static class TrainCommand
 
         EpochReport final = result.Final;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"total {result.TotalSeconds:F3} s: gradients {result.GradientSeconds:F3} s, evaluation {result.EvaluationSeconds:F3} s ({result.Epochs.Count} passes over {train.Count + test.Count} images), {parameterCount} parameters"));
+            $"total {result.TotalSeconds:F3} s: gradients {result.GradientSeconds:F3} s, evaluation {result.EvaluationSeconds:F3} s ({(options.EvaluationImages is null ? $"{result.Epochs.Count} passes over {train.Count + test.Count} images" : $"{result.Epochs.Count} passes, {result.EvaluatedImages} images")}), {parameterCount} parameters"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"final (iteration {final.Iteration}): train accuracy {final.TrainAccuracy:F4}, test accuracy {final.TestAccuracy:F4}"));
         if (result.Iterations > 1)

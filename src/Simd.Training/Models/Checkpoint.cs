@@ -182,6 +182,11 @@ public static class CheckpointFile
             text.Append(inv, $"layers={layers}\n");
         }
 
+        if (options.EvaluationImages is { } evaluated)
+        {
+            text.Append(inv, $"eval_images={evaluated}\n");
+        }
+
         text.Append(inv, $"seed={options.Seed}");
         return text.ToString();
     }
@@ -237,6 +242,7 @@ public static class CheckpointFile
             BatchNorm = values.TryGetValue("batchnorm", out string? batchNorm) && batchNorm == "true",
             Gradient = Parse("gradient", Enum<GradientMethod>),
             Layers = values.TryGetValue("layers", out string? layers) ? layers : null,
+            EvaluationImages = values.ContainsKey("eval_images") ? Parse("eval_images", Integer) : null,
             Seed = ulong.TryParse(Value("seed"), NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed)
                 ? seed
                 : throw new ModelFileException($"{file}: {TrainingName} has seed={Value("seed")}"),

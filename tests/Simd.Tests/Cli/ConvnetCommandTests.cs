@@ -93,4 +93,26 @@ public class ConvnetCommandTests
         Assert.Equal($"simd: {expected}", error.TrimEnd().Split('\n').Single());
         Assert.DoesNotContain("epoch", output, StringComparison.Ordinal);
     }
+
+    /// <summary>The book's evaluate_sample_num_per_epoch: every epoch's row on the first N images of each set, the last on all.</summary>
+    [Fact]
+    public void Each_epoch_can_evaluate_a_sample_and_the_last_row_takes_every_image()
+    {
+        (int code, string output, string error) = Run("train", "--hidden", "4", "--iters", "602", "--eval-images", "37");
+        Assert.True(code == 0, error);
+        Assert.Contains("evaluation every 600 iterations on the first 37 images of each set (all after the last step)", output, StringComparison.Ordinal);
+        string[] rows = [.. output.Split('\n').Where(line => line.StartsWith("    0 ", StringComparison.Ordinal) || line.StartsWith("    1 ", StringComparison.Ordinal) || line.StartsWith("  end", StringComparison.Ordinal))];
+        Assert.Equal(3, rows.Length);
+        foreach (string row in rows[..2])
+        {
+            foreach (string field in row.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^2..])
+            {
+                double correct = double.Parse(field, System.Globalization.CultureInfo.InvariantCulture) * 37;
+                Assert.True(Math.Abs(correct - Math.Round(correct)) < 0.01, $"{row}: {field} is not a count of 37");
+            }
+        }
+
+        Assert.Contains("(3 passes, 70148 images)", output, StringComparison.Ordinal); // 37 + 37 twice, then 60,000 + 10,000
+        Assert.Equal(ExitCodes.UsageError, Run("train", "--hidden", "4", "--eval-images", "0").Code);
+    }
 }
