@@ -1,0 +1,81 @@
+using System.Numerics;
+using Simd.Kernels;
+
+namespace Simd.Training.Layers;
+
+/// <summary>
+/// What the two convolution layers (<see cref="ConvolutionLayer{T}"/>, <see cref="PooledConvolutionLayer{T}"/>) share: W
+/// [FN, C, FH, FW] and b [FN] in the parameter buffer, their initial weights (fan-in C·FH·FW), and their gradients, which
+/// the backward pass adds up per row block, image after image (<see cref="PartialOf"/>), and the weights phase sums
+/// in block order: the same bits for any number of threads, with no batch-wide column matrix.
+/// </summary>
+public abstract class ConvolutionWeights<T> : Layer<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly int _weightOffset;
+    private readonly int _biasOffset;
+
+    protected ConvolutionWeights(LayerSpec convolution, TensorShape input, TensorShape output, int weightOffset, int biasOffset)
+        : base(convolution, input, output)
+    {
+        Geometry = new ConvolutionGeometry(input.Channels, input.Height, input.Width, convolution.Kernel, convolution.Kernel, convolution.Stride, convolution.Pad);
+        _weightOffset = weightOffset;
+        _biasOffset = biasOffset;
+    }
+
+    protected ConvolutionGeometry Geometry { get; }
+
+    protected int Filters => Spec.Size;
+
+    /// <summary>K = C·FH·FW.</summary>
+    protected int WindowLength => Geometry.WindowLength;
+
+    protected int WeightLength => Filters * WindowLength;
+
+    public override bool HasRowsBackward => true;
+
+    /// <summary>A row block's dW [FN, K] then db [FN].</summary>
+    public override int PartialLength => WeightLength + Filters;
+
+    /// <summary>W [FN, K] in <paramref name="parameters"/>.</summary>
+    protected ReadOnlySpan<T> Weights(ReadOnlySpan<T> parameters) => parameters.Slice(_weightOffset, WeightLength);
+
+    /// <summary>b [FN] in <paramref name="parameters"/>.</summary>
+    protected ReadOnlySpan<T> Bias(ReadOnlySpan<T> parameters) => parameters.Slice(_biasOffset, Filters);
+
+    /// <summary>
+    /// The partial gradients of batch row <paramref name="row"/>'s row block, dW [FN, K] then db [FN]; <paramref name="accumulate"/>:
+    /// its image adds to them (it is not the block's first).
+    /// </summary>
+    protected Span<T> PartialOf(ref RowsPass<T> pass, int row, out bool accumulate)
+    {
+        accumulate = row % Tuning.RowAlignment != 0;
+        return pass.Partials.Slice(row / Tuning.RowAlignment * PartialLength, PartialLength);
+    }
+
+    public override void Initialize(Span<T> parameters, ref Rng rng, WeightInit init) =>
+        Rng.FillGaussian(ref rng, parameters.Slice(_weightOffset, WeightLength), init.StandardDeviation(WindowLength));
+
+    public override IEnumerable<WeightBlock> WeightBlocks(int index) =>
+        [new WeightBlock(index, WeightBlockKind.Weights, 0, Filters), new WeightBlock(index, WeightBlockKind.Bias)];
+
+    public override (int Start, int Length) ParameterSlice(in WeightBlock block) =>
+        block.Kind == WeightBlockKind.Bias ? (_biasOffset, Filters) : (_weightOffset, WeightLength);
+
+    /// <summary>dW or db = Σ over the row blocks of their partials, added in block order b = 0, 1, ...</summary>
+    public override void WeightGradient(ref WeightsPass<T> pass, in WeightBlock first, in WeightBlock last)
+    {
+        bool bias = first.Kind == WeightBlockKind.Bias;
+        int start = bias ? WeightLength : 0;
+        Span<T> sum = pass.Gradients.Slice(bias ? _biasOffset : _weightOffset, bias ? Filters : WeightLength);
+        pass.Partials.Slice(start, sum.Length).CopyTo(sum);
+        for (int b = 1; b < pass.RowBlocks; b++)
+        {
+            ReadOnlySpan<T> partial = pass.Partials.Slice((b * PartialLength) + start, sum.Length);
+            for (int i = 0; i < sum.Length; i++)
+            {
+                sum[i] += partial[i];
+            }
+        }
+    }
+}
