@@ -167,36 +167,6 @@ public class BatchNormTests
         return (network, x, t);
     }
 
-    /// <summary>Batch normalization with every thread count and batch size: the same bits.</summary>
-    [Theory]
-    [InlineData(2)]
-    [InlineData(9)]
-    [InlineData(100)]
-    public void Training_with_batch_norm_is_bitwise_the_same_for_every_thread_count(int batch)
-    {
-        Dataset<float> train = MnistFixture.Subset<float>(400);
-        float[]? reference = null, referenceMean = null;
-        foreach (int threads in (int[])[1, 2, 3, 8, 13])
-        {
-            var options = new TrainingOptions
-            {
-                Threads = threads, BatchSize = batch, Iterations = 4, HiddenSizes = [40, 17], Activation = Activation.Relu, Init = WeightInit.He,
-                BatchNorm = true, Dropout = 0.1, Optimizer = new OptimizerSettings(OptimizerKind.Adam, 0.001),
-            };
-            using var trainer = new Trainer<float>(options, train, MnistFixture.Subset<float>(10), Isa.Best);
-            for (int i = 0; i < 4; i++)
-            {
-                trainer.Step();
-            }
-
-            float[] parameters = trainer.Network.Parameters.ToArray(), mean = trainer.Network.Workspace.RunningMean(1).ToArray();
-            reference ??= parameters;
-            referenceMean ??= mean;
-            Assert.True(reference.AsSpan().SequenceEqual(parameters), $"batch {batch}: {threads} threads differ from 1 thread");
-            Assert.True(referenceMean.AsSpan().SequenceEqual(mean), $"batch {batch}: {threads} threads' running mean differs");
-        }
-    }
-
     /// <summary>The running statistics follow the book's momentum 0.9 from 0: after one step, 0.1 of the batch's.</summary>
     [Fact]
     public void The_running_statistics_start_at_a_tenth_of_the_first_batch()

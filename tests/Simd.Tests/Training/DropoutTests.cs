@@ -99,34 +99,6 @@ public class DropoutTests
         Assert.InRange(dropped, 0.23, 0.27); // 20,000 units: ±2% is about 4.6 standard deviations
     }
 
-    /// <summary>Dropout with every thread count and batch size: the same bits, as without it.</summary>
-    [Theory]
-    [InlineData(1)]
-    [InlineData(7)]
-    [InlineData(100)]
-    public void Training_with_dropout_is_bitwise_the_same_for_every_thread_count(int batch)
-    {
-        Dataset<float> train = MnistFixture.Subset<float>(400);
-        float[]? reference = null;
-        foreach (int threads in (int[])[1, 2, 3, 8, 13])
-        {
-            var options = new TrainingOptions
-            {
-                Threads = threads, BatchSize = batch, Iterations = 4, HiddenSizes = [33, 17], Activation = Activation.Relu, Init = WeightInit.He,
-                Dropout = 0.3, Optimizer = new OptimizerSettings(OptimizerKind.Adam, 0.001),
-            };
-            using var trainer = new Trainer<float>(options, train, MnistFixture.Subset<float>(10), Isa.Best);
-            for (int i = 0; i < 4; i++)
-            {
-                trainer.Step();
-            }
-
-            float[] parameters = trainer.Network.Parameters.ToArray();
-            reference ??= parameters;
-            Assert.True(reference.AsSpan().SequenceEqual(parameters), $"batch {batch}: {threads} threads differ from 1 thread");
-        }
-    }
-
     /// <summary>Batch normalization and dropout together still allocate nothing in a step.</summary>
     [Fact]
     public void A_step_with_batch_norm_and_dropout_allocates_nothing()

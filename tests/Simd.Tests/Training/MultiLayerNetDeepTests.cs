@@ -149,34 +149,6 @@ public class MultiLayerNetDeepTests
         }
     }
 
-    /// <summary>Deep networks too: the same bits for every thread count, batch size and optimizer with state.</summary>
-    [Theory]
-    [InlineData(1, OptimizerKind.Adam)]
-    [InlineData(7, OptimizerKind.Nesterov)]
-    [InlineData(64, OptimizerKind.RmsProp)]
-    public void A_deep_network_trains_bitwise_the_same_for_every_thread_count(int batch, OptimizerKind kind)
-    {
-        Dataset<float> train = MnistFixture.Subset<float>(400);
-        float[]? reference = null;
-        foreach (int threads in (int[])[1, 2, 3, 8, 13, 32])
-        {
-            var options = new TrainingOptions
-            {
-                Threads = threads, BatchSize = batch, Iterations = 3, Seed = 9, Activation = Activation.Relu, HiddenSizes = [33, 17, 9],
-                Init = WeightInit.He, WeightDecay = 0.05, Optimizer = new OptimizerSettings(kind, OptimizerSettings.DefaultLearningRate(kind)),
-            };
-            using var trainer = new Trainer<float>(options, train, MnistFixture.Subset<float>(10), Isa.Best);
-            for (int i = 0; i < 3; i++)
-            {
-                trainer.Step();
-            }
-
-            float[] parameters = trainer.Network.Parameters.ToArray();
-            reference ??= parameters;
-            Assert.True(reference.AsSpan().SequenceEqual(parameters), $"batch {batch}, {kind}: {threads} threads differ from 1 thread");
-        }
-    }
-
     [Theory]
     [MemberData(nameof(Optimizers))]
     public void A_step_allocates_nothing_with_any_optimizer(OptimizerKind kind)

@@ -2,6 +2,7 @@ using Simd.Kernels;
 using Simd.Mnist;
 using Simd.Tests.Support;
 using Simd.Training;
+using Simd.Training.Layers;
 
 namespace Simd.Tests.Training;
 
@@ -15,24 +16,69 @@ public class ThreadCountMatrixTests
 {
     private static readonly int[] ThreadCounts = [1, 2, 3, 4, 7, 8, 13, 16, 32, 64];
 
-    public static TheoryData<int> BatchSizes => [1, 2, 7, 8, 9, 15, 16, 17, 100, 128];
+    private static readonly int[] Batches = [1, 2, 7, 8, 9, 15, 16, 17, 100, 128];
 
+    public static TheoryData<int> BatchSizes => [.. Batches];
+
+    /// <summary>
+    /// Every kind of network, as a stack of layers: the book's ReLU network; a deep one with weight decay and an
+    /// optimizer with state; batch normalization with dropout; dropout alone; convolutions fused and apart, a
+    /// convolution giving dX, batch normalization on images. Each with the batches that split unevenly.
+    /// </summary>
+    public static TheoryData<string, int, OptimizerKind, double> Networks
+    {
+        get
+        {
+            var data = new TheoryData<string, int, OptimizerKind, double>();
+            foreach (int batch in Batches)
+            {
+                data.Add("affine50-relu-affine10", batch, OptimizerKind.Sgd, 0);
+            }
+
+            data.Add("affine33-relu-affine17-relu-affine9-relu-affine10", 1, OptimizerKind.Adam, 0.05);
+            data.Add("affine33-relu-affine17-relu-affine9-relu-affine10", 7, OptimizerKind.Nesterov, 0.05);
+            data.Add("affine33-relu-affine17-relu-affine9-relu-affine10", 64, OptimizerKind.RmsProp, 0.05);
+            foreach (int batch in (int[])[2, 9, 100])
+            {
+                data.Add("affine40-batchnorm-relu-dropout0.1-affine17-batchnorm-relu-dropout0.1-affine10", batch, OptimizerKind.Adam, 0);
+            }
+
+            foreach (int batch in (int[])[1, 7, 100])
+            {
+                data.Add("affine33-relu-dropout0.3-affine17-relu-dropout0.3-affine10", batch, OptimizerKind.Adam, 0);
+                data.Add("conv6x5-relu-pool2-affine20-relu-affine10", batch, OptimizerKind.Adam, 0.01);
+            }
+
+            data.Add("conv3x3p1-relu-conv4x3s2-relu-pool3s2-batchnorm-dropout0.5-affine10", 7, OptimizerKind.Adam, 0.01);
+            data.Add("conv3x3p1-relu-conv4x3s2-relu-pool3s2-batchnorm-dropout0.5-affine10", 33, OptimizerKind.Momentum, 0.01);
+            return data;
+        }
+    }
+
+    /// <summary>Four training steps, then the parameters, the running statistics and every step's loss: the same bits for 1 to 64 threads.</summary>
     [Theory]
-    [MemberData(nameof(BatchSizes))]
-    public void Training_steps_give_the_same_parameters_for_every_thread_count(int batch)
+    [MemberData(nameof(Networks))]
+    public void Training_steps_give_the_same_bits_for_every_thread_count(string layers, int batch, OptimizerKind kind, double weightDecay)
     {
         Dataset<float> train = MnistFixture.Subset<float>(600);
-        float[]? reference = null;
-        float[] referenceLosses = [];
+        float[]? reference = null, referenceRunning = null, referenceLosses = null;
         foreach (int threads in ThreadCounts)
         {
-            var options = new TrainingOptions { Threads = threads, BatchSize = batch, Iterations = 4, Seed = 11, Activation = Activation.Relu };
+            var options = new TrainingOptions
+            {
+                Threads = threads, BatchSize = batch, Iterations = 4, Seed = 11, Layers = layers, Init = WeightInit.He, WeightDecay = weightDecay,
+                Optimizer = new OptimizerSettings(kind, OptimizerSettings.DefaultLearningRate(kind)),
+            };
             using var trainer = new Trainer<float>(options, train, MnistFixture.Subset<float>(10), Isa.Best);
             float[] losses = [.. Enumerable.Range(0, 4).Select(_ => trainer.Step())];
             float[] parameters = trainer.Network.Parameters.ToArray();
+            float[] running = [.. trainer.Network.Plan.Layers.OfType<BatchNormLayer<float>>()
+                .SelectMany(l => trainer.Network.Workspace.RunningMean(l.Ordinal).ToArray().Concat(trainer.Network.Workspace.RunningVariance(l.Ordinal).ToArray()))];
             reference ??= parameters;
-            referenceLosses = threads == 1 ? losses : referenceLosses;
-            Assert.True(reference.AsSpan().SequenceEqual(parameters), $"batch {batch}: {threads} threads differ from 1 thread");
+            referenceRunning ??= running;
+            referenceLosses ??= losses;
+            Assert.True(reference.AsSpan().SequenceEqual(parameters), $"{layers}, batch {batch}: {threads} threads differ from 1 thread");
+            Assert.True(referenceRunning.AsSpan().SequenceEqual(running), $"{layers}, batch {batch}: the running statistics at {threads} threads differ");
             Assert.Equal(referenceLosses, losses);
         }
     }
