@@ -174,9 +174,6 @@ public sealed class NetworkShape : IEquatable<NetworkShape>
     /// <summary>Layers with weights (Affine, Convolution): for a fully connected network, hidden layers + 1 (the output layer).</summary>
     public int LayerCount => _sizes.Length - 1;
 
-    /// <summary>The widest layer output (hidden or output): the size of a row of scratch that any layer's output fits in.</summary>
-    public int MaxOutputWidth => _sizes[1..].Max();
-
     /// <summary>All parameters: 784*50 + 50 + 50*10 + 10 = 39,760 for the book's sizes.</summary>
     public int ParameterCount { get; }
 

@@ -145,9 +145,10 @@ public sealed class Workspace<T>
     public Span2D<T> NodeGradients(int node) => View(_layout.NodeGradients[node]).AsSpan2D(MaxBatch, (int)Needs.NodeLengths[node]);
 
     /// <summary>
-    /// The output buffer of weight layer <paramref name="layer"/> (0-based), [B, n_(layer+1)]: it first holds Z = A·W + b,
-    /// which batch normalization, the activation and dropout then overwrite in place (a phase later when batch
-    /// normalization needs the whole batch's statistics first); the last layer's holds the logits.
+    /// The output buffer of weight layer <paramref name="layer"/> (0-based), [B, its output per image]: an Affine's first
+    /// holds Z = A·W + b, which batch normalization, the activation and dropout then overwrite in place (a phase later
+    /// when batch normalization needs the whole batch's statistics first), the last layer's the logits; a fused
+    /// convolution's holds its pooled output.
     /// </summary>
     public Span2D<T> Activations(int layer) => NodeValues(Needs.WeightLayerNodes[layer]);
 

@@ -33,18 +33,18 @@ internal static class TrainCommand
 
         Option<int?> epochs = new("--epochs")
         {
-            Description = "Train this many epochs (each train size / batch iterations: 600 at batch 100) instead of --iters; --net simple-convnet trains 20 by default, as the book's train_convnet.py.",
+            Description = "Train this many epochs (each train size / batch iterations: 600 at batch 100) instead of --iters; a network with convolutions (--net simple-convnet, or --layers with conv) trains 20 by default, with Adam lr 0.001, as the book's train_convnet.py.",
             HelpName = "N",
         };
         Option<int?> evalImages = new("--eval-images")
         {
-            Description = "Evaluate only the first N images of each set every epoch (the book's evaluate_sample_num_per_epoch: train_convnet.py takes 1000, the default for --net simple-convnet); the last row always takes all.",
+            Description = "Evaluate only the first N images of each set every epoch (the book's evaluate_sample_num_per_epoch: train_convnet.py takes 1000, the default for a network with convolutions); the last row always takes all.",
             HelpName = "N",
         };
         var command = new Command("train",
             "Train a network on MNIST as the book's train_neuralnet.py and ch. 6: the optimizer on batches drawn with replacement, " +
             "accuracy on all train and test images every epoch (train size / batch iterations). With no options, the ch. 4 run: " +
-            "784-50-10 sigmoid, SGD lr 0.1. With --net simple-convnet, ch. 7's train_convnet.py: Adam lr 0.001, 20 epochs.")
+            "784-50-10 sigmoid, SGD lr 0.1. With --net simple-convnet (or any --layers with a convolution), ch. 7's train_convnet.py: Adam lr 0.001, 20 epochs, each evaluated on the first 1000 images.")
         {
             data, iterations, epochs, evalImages, batch, optimizer, learningRate, momentum, gradient, precision, seed, isa, threads,
         };

@@ -76,9 +76,11 @@ public static class CheckpointFile
         TrainingOptions options = ParseOptions(file, Text(file, Get(TrainingName)));
         if (options.Layers is not null)
         {
-            if (model.Stack?.ToString() != options.Layers)
+            // A fully connected stack the shapes rebuild is not stored as layers (ModelFile.KnownFromShapes).
+            string held = (model.Stack ?? model.StackWith(model.Activation ?? Activation.Sigmoid)).ToString();
+            if (held != options.Layers)
             {
-                throw new ModelFileException($"{file}: its options say layers={Printable.Value(options.Layers)} but its {ModelFile.LayersName} says {(model.Stack is null ? "nothing" : model.Stack.ToString())}");
+                throw new ModelFileException($"{file}: its options say layers={Printable.Value(options.Layers)} but its arrays hold {held}");
             }
         }
         else

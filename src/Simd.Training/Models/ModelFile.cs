@@ -64,7 +64,7 @@ public static partial class ModelFile
         return
         [
             NpyArray.Text(VersionName, FormatVersion),
-            .. network.Stack.IsFullyConnected ? (NpyArray[])[] : [NpyArray.Text(LayersName, network.Stack.ToString())],
+            .. KnownFromShapes(network) ? (NpyArray[])[] : [NpyArray.Text(LayersName, network.Stack.ToString())],
             NpyArray.Text(ActivationName, Names.Of(network.Activation)),
             NpyArray.Text(InitName, network.Init.ToString()),
             NpyArray.Text(OptionsName, options),
@@ -75,6 +75,18 @@ public static partial class ModelFile
                 NpyArray.Floating<T>(RunningVariancePrefix + number, network.Workspace.RunningVariance(k), network.Workspace.RunningVariance(k).Length),
             ]),
         ];
+    }
+
+    /// <summary>
+    /// True when the shapes, the activation, batch normalization and the dropout ratio rebuild the network: the fully
+    /// connected shorthand (every hidden layer alike), as the book's files and simd's before layers hold it.
+    /// </summary>
+    private static bool KnownFromShapes<T>(MultiLayerNet<T> network)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        NetworkShape shape = network.Shape;
+        return network.Stack.IsFullyConnected && network.Stack.Equals(Layers.LayerStack.FullyConnected(
+            shape.InputSize, shape.HiddenSizes, shape.OutputSize, network.Activation, shape.BatchNorm, network.DropoutRatio));
     }
 
     /// <summary>Saves the network's parameters and metadata to <paramref name="path"/> (atomically).</summary>
@@ -201,6 +213,11 @@ public static partial class ModelFile
                 {
                     throw new ModelFileException($"{file}: {array.Name} holds {array.Descr} but W1 holds {weights[1].Descr}: one precision for all parameters");
                 }
+            }
+
+            if (w.Shape.Count == 4)
+            {
+                throw new ModelFileException($"{file}: W{l} has shape {w.ShapeText}, a convolution's, and the file does not say its layers: give them with --net or --layers");
             }
 
             if (w.Shape.Count != 2)
@@ -384,7 +401,13 @@ public static partial class ModelFile
             CheckFinite(file, array);
         }
 
-        return new Model(file, shape, type == NpyType.Float32 ? Precision.Single : Precision.Double, stack.IsFullyConnected ? null : Activation.Relu,
+        Activation? activation = stack.Layers.FirstOrDefault(l => l.Kind is Layers.LayerKind.Relu or Layers.LayerKind.Sigmoid)?.Kind switch
+        {
+            Layers.LayerKind.Relu => Activation.Relu,
+            Layers.LayerKind.Sigmoid => Activation.Sigmoid,
+            _ => null,
+        };
+        return new Model(file, shape, type == NpyType.Float32 ? Precision.Single : Precision.Double, activation,
             metadata.TryGetValue(InitName, out NpyArray? init) ? ReadText(file, init) : null,
             metadata.TryGetValue(OptionsName, out NpyArray? options) ? ReadText(file, options) : null,
             parameters, metadata) { Stack = stack, Dropout = stack.Layers.FirstOrDefault(l => l.Kind == Layers.LayerKind.Dropout)?.Ratio ?? 0 };

@@ -30,15 +30,32 @@ public class ConvnetCommandTests
         Assert.True(code == 0, error);
         Assert.Matches(@"test\s+10000\s+\S+\s+0\.9600", output);
 
-        // Without the layers the shapes say nothing of a convolution: one line, exit 2.
+        // Without the layers the shapes do not say the network: one line, exit 2, saying what to give.
         (code, _, error) = Run("eval", "--model", dir.File("book.npz"));
         Assert.Equal(ExitCodes.DataError, code);
-        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.EndsWith("W1 has shape (30, 1, 5, 5), a convolution's, and the file does not say its layers: give them with --net or --layers", Assert.Single(error.TrimEnd().Split('\n')));
 
         // The wrong network for the weights: the array and both shapes named.
         (code, _, error) = Run("eval", "--model", dir.File("book.npz"), "--layers", "conv20x5-relu-pool2-affine100-relu-affine10");
         Assert.Equal(ExitCodes.DataError, code);
         Assert.Contains("W1 has shape (30, 1, 5, 5); conv20x5-relu-pool2-affine100-relu-affine10 needs (20, 1, 5, 5)", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("affine20-relu-affine10")]                        // fully connected, known from its shapes: no simd_layers
+    [InlineData("affine20-relu-affine15-sigmoid-dropout0.2-affine10")] // two activations: the shorthand cannot say it
+    public void A_network_given_as_layers_resumes_bitwise(string layers)
+    {
+        using var dir = new TempDirectory();
+        string[] net = ["--layers", layers, "--batch", "20", "--seed", "7"];
+        Assert.Equal(0, Run(["train", .. net, "--iters", "40", "--save", dir.File("straight.npz")]).Code);
+        Assert.Equal(0, Run(["train", .. net, "--iters", "20", "--checkpoint", dir.File("ck")]).Code);
+        (int code, _, string error) = Run("train", "--resume", Path.Combine(dir.File("ck"), CheckpointFile.FileName), "--iters", "40", "--save", dir.File("resumed.npz"));
+        Assert.True(code == 0, error);
+        Assert.Equal(File.ReadAllBytes(dir.File("straight.npz")), File.ReadAllBytes(dir.File("resumed.npz")));
+        Model model = ModelFile.Read(dir.File("straight.npz"));
+        Assert.Equal(layers, model.StackWith(model.Activation ?? Simd.Training.Activation.Sigmoid).ToString());
+        Assert.Equal(0, Run("eval", "--model", dir.File("straight.npz")).Code);
     }
 
     [Fact]
