@@ -47,6 +47,28 @@ public class NativeAotTests
         }
     }
 
+    /// <summary>The convolutional engine under Native AOT: the book's weights from its pickle, a short SimpleConvNet run allocating nothing, its gradient check.</summary>
+    [NativeFact]
+    public void The_convnet_evaluates_the_books_weights_trains_and_checks_its_gradient()
+    {
+        string pickle = Simd.Tests.Training.BookPickleTests.BookFile("ch07/params.pkl");
+        if (File.Exists(pickle))
+        {
+            (int evalCode, string evalOutput, string evalError) = NativeBinary.Run(NativeBinary.Path!, "eval", "--data", MnistFixture.Directory, "--model", pickle, "--net", "simple-convnet");
+            Assert.True(evalCode == 0, evalError);
+            Assert.Matches(@"test\s+10000\s+\S+\s+0\.9600", evalOutput);
+        }
+
+        (int code, string output, string error) = NativeBinary.Run(NativeBinary.Path!, "train", "--data", MnistFixture.Directory, "--net", "simple-convnet", "--iters", "100", "--eval-images", "100");
+        Assert.True(code == 0, error);
+        Assert.Contains("allocated in steps 1-99: 0 bytes", output, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^final \(iteration 99\): train accuracy 0\.[89]\d*, test accuracy 0\.[89]\d*$", output);
+
+        (code, output, error) = NativeBinary.Run(NativeBinary.Path!, "gradcheck", "--data", MnistFixture.Directory, "--layers", "conv10x3-relu-pool2-affine10-relu-affine10");
+        Assert.True(code == 0, error + output);
+        Assert.Contains("PASS", output, StringComparison.Ordinal);
+    }
+
     [NativeFact]
     public void Gradcheck_passes()
     {
