@@ -116,9 +116,15 @@ internal static class TrainCommand
                 Agree(parseResult, gradient, options.Gradient, saved.Gradient);
                 Agree(parseResult, seed, options.Seed, saved.Seed);
                 Agree(parseResult, precision, chosen, savedPrecision);
-                bool longer = IsGiven(parseResult, iterations) || parseResult.GetValue(epochs) is not null;
                 Agree(parseResult, evalImages, options.EvaluationImages, saved.EvaluationImages);
-                options = saved with { Iterations = longer ? options.Iterations : saved.Iterations, Threads = options.Threads };
+                // Epochs count in the checkpoint's batches.
+                int savedPerEpoch = Math.Max(MnistFiles.TrainCount / saved.BatchSize, 1);
+                int iterationsWanted = parseResult.GetValue(epochs) is int resumedEpochs
+                    ? (long)resumedEpochs * savedPerEpoch <= int.MaxValue
+                        ? resumedEpochs * savedPerEpoch
+                        : throw new UsageException($"--epochs must be at most {int.MaxValue / savedPerEpoch} at the checkpoint's batch of {saved.BatchSize} (got {resumedEpochs})")
+                    : IsGiven(parseResult, iterations) ? options.Iterations : saved.Iterations;
+                options = saved with { Iterations = iterationsWanted, Threads = options.Threads };
                 spec = new NetworkSpec([.. options.HiddenSizes], options.Activation, options.Init, options.WeightDecay, options.Dropout, options.BatchNorm, options.Layers);
                 chosen = savedPrecision;
                 if (resumeFrom.Progress.Iteration >= options.Iterations)
@@ -159,7 +165,7 @@ internal static class TrainCommand
         if (IsGiven(parseResult, option) && !EqualityComparer<TValue>.Default.Equals(given, saved))
         {
             throw new UsageException(
-                $"{option.Name} {Shown(given)} differs from the checkpoint's {Shown(saved)}: a resumed run keeps its checkpoint's options (only --iters, --threads, --isa and the output files may change)");
+                $"{option.Name} {Shown(given)} differs from the checkpoint's {Shown(saved)}: a resumed run keeps its checkpoint's options (only --iters or --epochs, --threads, --isa and the output files may change)");
         }
     }
 

@@ -69,6 +69,11 @@ public class ConvnetCommandTests
         Assert.True(code == 0, error);
         Assert.Equal(File.ReadAllBytes(dir.File("straight.npz")), File.ReadAllBytes(dir.File("resumed.npz")));
 
+        // --epochs on a resumed run counts the checkpoint's batches (20 images: 3000 iterations an epoch).
+        (code, string resumed, error) = Run("train", "--resume", Path.Combine(dir.File("ck"), CheckpointFile.FileName), "--epochs", "1");
+        Assert.True(code == 0, error);
+        Assert.Contains("final (iteration 2999)", resumed, StringComparison.Ordinal);
+
         Model model = ModelFile.Read(dir.File("straight.npz"));
         Assert.Equal("conv4x5-relu-pool2-affine20-relu-affine10", model.Stack?.ToString());
         Assert.Equal(["(4, 1, 5, 5)", "(4,)", "(576, 20)", "(20,)", "(20, 10)", "(10,)"], model.Parameters.Select(p => p.ShapeText));

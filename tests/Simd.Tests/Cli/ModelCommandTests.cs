@@ -74,7 +74,7 @@ public class ModelCommandTests
         string checkpoint = dir.File(CheckpointFile.FileName);
         (code, _, error) = Run("train", "--resume", checkpoint, "--iters", "40", "--batch", "50");
         Assert.Equal(ExitCodes.UsageError, code);
-        Assert.Equal("simd: --batch 50 differs from the checkpoint's 100: a resumed run keeps its checkpoint's options (only --iters, --threads, --isa and the output files may change)", error.TrimEnd());
+        Assert.Equal("simd: --batch 50 differs from the checkpoint's 100: a resumed run keeps its checkpoint's options (only --iters or --epochs, --threads, --isa and the output files may change)", error.TrimEnd());
         (code, _, error) = Run("train", "--resume", checkpoint, "--precision", "double", "--iters", "40");
         Assert.Equal(ExitCodes.UsageError, code);
         Assert.StartsWith("simd: --precision double differs from the checkpoint's single", error, StringComparison.Ordinal);
