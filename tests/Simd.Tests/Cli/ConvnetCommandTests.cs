@@ -94,6 +94,16 @@ public class ConvnetCommandTests
         Assert.Contains("PASS", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Compare_times_both_gradients_of_a_convnet()
+    {
+        (int code, string output, string error) = Run("compare", "--layers", "conv2x5-relu-pool2-affine10", "--batch", "2", "--precision", "double");
+        Assert.True(code == 0, error);
+        Assert.Contains("compare: one gradient of the conv2x5-relu-pool2-affine10 on 1x28x28, init 0.01 network on a batch of 2 training images", output, StringComparison.Ordinal);
+        Assert.Contains("(5,884 forward passes;", output, StringComparison.Ordinal); // 2 x (2·25 + 2 + 288·10 + 10)
+        Assert.Matches(@"(?m)^numerical / backprop: [\d,]+x", output);
+    }
+
     [Theory]
     [InlineData("--layers conv30x50-relu-affine10", "--layers conv30x50-relu-affine10: 'conv30x50': a 50x50 window is larger than its 28x28 input")]
     [InlineData("--layers conv4x5-relu-pool5-affine10", "--layers conv4x5-relu-pool5-affine10: 'pool5': 5x5 windows at stride 5 do not tile its 24x24 input (rows or columns would be left out)")]
