@@ -9,7 +9,10 @@ namespace Simd.Training;
 /// Every buffer the training loop, the gradients, the optimizer and the evaluation use, carved out of
 /// one pinned allocation made at construction (llm.c style), each view starting on a 64-byte boundary
 /// so vector loads never split a cache line at a row start. Nothing is allocated after this.
-/// Shapes: B = max batch, P = parameters, n_l = the width of layer l, W = the widest layer output.
+/// Its parts are what the network's layers ask for (<see cref="WorkspaceNeeds"/>): buffer nodes (a layer's output, which
+/// the in-place layers after it share), batch normalization's statistics, what a layer keeps per image from forward to
+/// backward, a convolution's per row block weight gradients, and each worker's scratch.
+/// Shapes: B = max batch, P = parameters, n_0 = an image's values, W = the widest buffer node.
 /// </summary>
 public sealed class Workspace<T>
     where T : unmanaged, IFloatingPointIeee754<T>
