@@ -17,7 +17,9 @@ public sealed class NetworkShape : IEquatable<NetworkShape>
     private readonly int[] _weightRows;    // [L] rows of each W as a matrix
     private readonly int[] _weightOffsets; // [L]
     private readonly int[] _biasOffsets;   // [L]
+    private readonly int[] _biasLengths;   // [L]
     private readonly int[] _gammaOffsets;  // [L] γ after layer l's bias, or -1; β follows γ
+    private readonly int[] _batchNormLengths; // [L] γ's length after layer l, or 0
     private readonly ParameterTensor[] _tensors;
 
     /// <summary>One hidden layer: the book's MultiLayerNet.</summary>
@@ -48,6 +50,8 @@ public sealed class NetworkShape : IEquatable<NetworkShape>
         _weightOffsets = new int[count];
         _biasOffsets = new int[count];
         _gammaOffsets = new int[count];
+        _biasLengths = [.. layers.Select(l => l.BiasLength)];
+        _batchNormLengths = [.. layers.Select(l => l.BatchNormLength)];
         var tensors = new List<ParameterTensor>();
         long offset = 0;
         for (int l = 0; l < count; l++)
@@ -199,8 +203,17 @@ public sealed class NetworkShape : IEquatable<NetworkShape>
 
     public int BetaOffset(int layer) => GammaOffset(layer) + BatchNormLength(layer);
 
+    /// <summary>
+    /// The number each batch normalization's γ and β carry (gamma2 → "2"), in order: the k-th is the workspace's running
+    /// statistics k, and the file's simd_running_mean and simd_running_var take the number.
+    /// </summary>
+    public IReadOnlyList<string> BatchNormNumbers =>
+        [.. Enumerable.Range(0, LayerCount).Where(l => _gammaOffsets[l] >= 0).Select(l => (l + 1).ToString(System.Globalization.CultureInfo.InvariantCulture))];
+
     /// <summary>Features of the batch normalization after weight layer <paramref name="layer"/>: the length of γ and of β.</summary>
-    public int BatchNormLength(int layer) => _tensors.First(t => t.Offset == GammaOffset(layer)).Columns;
+    public int BatchNormLength(int layer) => _gammaOffsets[layer] >= 0
+        ? _batchNormLengths[layer]
+        : throw new ArgumentOutOfRangeException(nameof(layer), layer, "only layers followed by batch normalization have γ and β");
 
     /// <summary>W of layer <paramref name="layer"/> (0-based) inside a parameter (or gradient, or state) buffer: [n_in, n_out].</summary>
     public Span2D<T> Weights<T>(Span<T> parameters, int layer) =>
@@ -217,7 +230,7 @@ public sealed class NetworkShape : IEquatable<NetworkShape>
     public ReadOnlySpan<T> Bias<T>(ReadOnlySpan<T> parameters, int layer) => parameters.Slice(BiasOffset(layer), BiasLength(layer));
 
     /// <summary>Values of weight layer <paramref name="layer"/>'s b: an Affine's outputs, a Convolution's filters.</summary>
-    public int BiasLength(int layer) => _tensors.First(t => t.Offset == _biasOffsets[layer]).Columns;
+    public int BiasLength(int layer) => _biasLengths[layer];
 
     /// <summary>The parameter tensors in buffer order (W1, b1, [gamma1, beta1,] W2, b2, ...), with their offsets and shapes.</summary>
     public IReadOnlyList<ParameterTensor> Tensors => _tensors;

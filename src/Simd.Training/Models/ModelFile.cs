@@ -60,7 +60,7 @@ public static partial class ModelFile
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
-        string[] normalizations = [.. network.Shape.Tensors.Where(t => t.Name.StartsWith("gamma", StringComparison.Ordinal)).Select(t => t.Name["gamma".Length..])];
+        IReadOnlyList<string> normalizations = network.Shape.BatchNormNumbers;
         return
         [
             NpyArray.Text(VersionName, FormatVersion),
@@ -370,7 +370,7 @@ public static partial class ModelFile
             throw new ModelFileException($"{file}: {string.Join(", ", byName.Keys.Order(StringComparer.Ordinal))} belong{(byName.Count == 1 ? "s" : "")} to no layer of {stack}");
         }
 
-        string[] normalizations = [.. shape.Tensors.Where(t => t.Name.StartsWith("gamma", StringComparison.Ordinal)).Select(t => t.Name["gamma".Length..])];
+        IReadOnlyList<string> normalizations = shape.BatchNormNumbers;
         foreach (NpyArray array in metadata.Values)
         {
             bool statistic = normalizations.Any(n => array.Name == RunningMeanPrefix + n || array.Name == RunningVariancePrefix + n);
@@ -504,8 +504,8 @@ public sealed record Model(
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
-        string[] normalizations = [.. Shape.Tensors.Where(t => t.Name.StartsWith("gamma", StringComparison.Ordinal)).Select(t => t.Name["gamma".Length..])];
-        for (int l = 0; l < normalizations.Length; l++)
+        IReadOnlyList<string> normalizations = Shape.BatchNormNumbers;
+        for (int l = 0; l < normalizations.Count; l++)
         {
             string layer = normalizations[l];
             if (Metadata.TryGetValue(ModelFile.RunningMeanPrefix + layer, out NpyArray? mean))
