@@ -44,7 +44,7 @@ public class ConvolutionBenchmarks : IFlopBenchmark
 
     private float[] _x = [], _weights = [], _bias = [], _cols = [], _y = [], _dWeights = [], _dBias = [], _pooled = [], _dx = [];
     private int[] _argmax = [];
-    private float[] _fusedCols = [], _z = [], _fusedPooled = [], _fusedArgmax = [], _dz = [];
+    private float[] _phases = [], _fusedPooled = [], _fusedArgmax = [], _dz = [];
     private PooledColumns _columnMap = null!;
 
     [ParamsAllValues]
@@ -72,15 +72,14 @@ public class ConvolutionBenchmarks : IFlopBenchmark
         _dx = new float[_y.Length];
         int pooledColumns = 4 * Pool.Positions;
         _columnMap = new PooledColumns(Layer, 2, 2);
-        _fusedCols = new float[Batch * Layer.WindowLength * pooledColumns];
-        _z = new float[Filters * pooledColumns];
+        _phases = new float[Batch * _columnMap.Length];
         _dz = new float[Filters * pooledColumns];
         _fusedPooled = new float[Batch * Filters * Pool.Positions];
         _fusedArgmax = new float[_fusedPooled.Length];
         for (int i = 0; i < Batch; i++)
         {
-            PooledConvolution.Forward<float>(Isa, _x.AsSpan(i * Layer.InputLength, Layer.InputLength), _weights, _bias, Layer, 2, 2, _columnMap,
-                _fusedCols.AsSpan(i * Layer.WindowLength * pooledColumns), _z, _fusedPooled.AsSpan(i * Filters * Pool.Positions), _fusedArgmax.AsSpan(i * Filters * Pool.Positions));
+            PooledConvolution.Forward<float>(Isa, _x.AsSpan(i * Layer.InputLength, Layer.InputLength), _weights, _bias, _columnMap,
+                _phases.AsSpan(i * _columnMap.Length, _columnMap.Length), _fusedPooled.AsSpan(i * Filters * Pool.Positions), _fusedArgmax.AsSpan(i * Filters * Pool.Positions));
         }
 
         // The columns and arg maxima the backward parts read.
@@ -114,13 +113,13 @@ public class ConvolutionBenchmarks : IFlopBenchmark
                     MaxPooling.Forward<float>(_y.AsSpan(i * outputs, outputs), Pool, _pooled.AsSpan(i * Filters * Pool.Positions), _argmax.AsSpan(i * Filters * Pool.Positions));
                     break;
                 case ConvolutionPart.FusedForward:
-                    PooledConvolution.Forward<float>(Isa, _x.AsSpan(i * Layer.InputLength, Layer.InputLength), _weights, _bias, Layer, 2, 2, _columnMap,
-                        _fusedCols.AsSpan(i * Layer.WindowLength * 4 * Pool.Positions), _z, _fusedPooled.AsSpan(i * Filters * Pool.Positions), _fusedArgmax.AsSpan(i * Filters * Pool.Positions));
+                    PooledConvolution.Forward<float>(Isa, _x.AsSpan(i * Layer.InputLength, Layer.InputLength), _weights, _bias, _columnMap,
+                        _phases.AsSpan(i * _columnMap.Length, _columnMap.Length), _fusedPooled.AsSpan(i * Filters * Pool.Positions), _fusedArgmax.AsSpan(i * Filters * Pool.Positions));
                     break;
                 case ConvolutionPart.FusedWeightGradient:
                     PooledConvolution.Backward<float>(Isa, _fusedPooled.AsSpan(i * Filters * Pool.Positions, Filters * Pool.Positions), _fusedPooled.AsSpan(i * Filters * Pool.Positions, Filters * Pool.Positions),
-                        _fusedArgmax.AsSpan(i * Filters * Pool.Positions, Filters * Pool.Positions), _fusedCols.AsSpan(i * Layer.WindowLength * 4 * Pool.Positions, Layer.WindowLength * 4 * Pool.Positions),
-                        _weights, Layer, 2, 2, _columnMap, _dz, _dWeights, _dBias, [], [], accumulate: i > 0);
+                        _fusedArgmax.AsSpan(i * Filters * Pool.Positions, Filters * Pool.Positions), _phases.AsSpan(i * _columnMap.Length, _columnMap.Length),
+                        _weights, _columnMap, _dz, _dWeights, _dBias, [], [], accumulate: i > 0);
                     break;
                 default:
                     MaxPooling.Backward<float>(_pooled.AsSpan(i * Filters * Pool.Positions, Filters * Pool.Positions), _argmax.AsSpan(i * Filters * Pool.Positions), Pool, _dx.AsSpan(i * outputs, outputs));

@@ -7,12 +7,14 @@ using System.Runtime.Intrinsics.X86;
 namespace Simd.Kernels;
 
 /// <summary>
-/// The pooled-order column matrix of <see cref="PooledConvolution"/> for one layer: its map (where each entry comes from,
-/// <see cref="PooledConvolution.ColumnMap"/>) and the same map as runs. Every row of PW' = OW / PW entries (one window row
-/// k, one block (dy, dx), one pooled row py) reads one input row at a constant step PW·S between its padding on the left
-/// and on the right, so the gather is a strided copy: with the book's 2x2 pooling at stride 1 a step of 2, which the
-/// vector paths do as "the even lanes of two loads" (vpermt2ps; vshufps and vpermpd on AVX2) instead of 14,400 indexed
-/// loads and branches an image (a quarter of the ch. 7 step's time, measured).
+/// The plan of one fused convolution-ReLU-pooling layer (<see cref="PooledConvolution"/>): its pooling phases — the
+/// input values every column of the pooled-order im2col reads, each once (<see cref="PooledConvolution.PhaseMap"/>) —
+/// as a map and as runs, where window entry k of pooling block b starts in them (<see cref="Offsets"/>), and the
+/// column map the input gradient scatters through (<see cref="Map"/>). Every phase row of PW' = OW / PW values (one
+/// channel, one (r, s), one pooled row py) reads one input row at a constant step PW·S between its padding on the
+/// left and on the right, so the gather is a strided copy: with the book's 2x2 pooling at stride 1 a step of 2, which
+/// the vector paths do as "the even lanes of two loads" (vpermt2ps; vshufps and vpermpd on AVX2) instead of indexed
+/// loads and branches (a quarter of the ch. 7 step's time when it gathered the whole column matrix, measured).
 /// </summary>
 public sealed class PooledColumns
 {
@@ -20,14 +22,19 @@ public sealed class PooledColumns
 
     public PooledColumns(in ConvolutionGeometry g, int poolHeight, int poolWidth)
     {
+        Geometry = g;
+        Blocks = poolHeight * poolWidth;
+        PooledPositions = PooledConvolution.PooledPositions(g, poolHeight, poolWidth);
         Map = PooledConvolution.ColumnMap(g, poolHeight, poolWidth);
+        PhaseMap = PooledConvolution.PhaseMap(g, poolHeight, poolWidth);
+        Offsets = PooledConvolution.PhaseOffsets(g, poolHeight, poolWidth);
         RunLength = g.OutputWidth / poolWidth;
         Step = poolWidth * g.Stride;
-        int rows = RunLength == 0 ? 0 : Map.Length / RunLength;
+        int rows = RunLength == 0 ? 0 : PhaseMap.Length / RunLength;
         _runs = new int[3 * rows];
         for (int r = 0; r < rows; r++)
         {
-            ReadOnlySpan<int> run = Map.AsSpan(r * RunLength, RunLength);
+            ReadOnlySpan<int> run = PhaseMap.AsSpan(r * RunLength, RunLength);
             int first = 0;
             while (first < RunLength && run[first] < 0)
             {
@@ -44,7 +51,7 @@ public sealed class PooledColumns
             {
                 if (run[px] >= 0)
                 {
-                    throw new InvalidOperationException("a run of the column map has padding inside it"); // not possible: padding is only at the edges
+                    throw new InvalidOperationException("a run of the phase map has padding inside it"); // not possible: padding is only at the edges
                 }
             }
 
@@ -53,7 +60,7 @@ public sealed class PooledColumns
             {
                 if (run[px] != source + (px * Step))
                 {
-                    throw new InvalidOperationException("a run of the column map is not evenly spaced");
+                    throw new InvalidOperationException("a run of the phase map is not evenly spaced");
                 }
             }
 
@@ -61,8 +68,22 @@ public sealed class PooledColumns
         }
     }
 
-    /// <summary>map[i]: the input index of column entry i, or −1 in the padding; what the scatter of the backward pass follows.</summary>
+    public ConvolutionGeometry Geometry { get; }
+
+    /// <summary>B = PH·PW: the blocks of a pooling window.</summary>
+    public int Blocks { get; }
+
+    /// <summary>Q: the pooled positions.</summary>
+    public int PooledPositions { get; }
+
+    /// <summary>map[i]: the input index of pooled-order column entry i, or −1 in the padding; what the scatter of the input gradient follows.</summary>
     public int[] Map { get; }
+
+    /// <summary>map[i]: the input index of phase value i, or −1 in the padding; what <see cref="Gather{T}"/> reads.</summary>
+    public int[] PhaseMap { get; }
+
+    /// <summary>[B, K]: where window entry k of pooling block b starts in the phases.</summary>
+    public int[] Offsets { get; }
 
     /// <summary>Entries per run: the pooled width OW / PW.</summary>
     public int RunLength { get; }
@@ -70,14 +91,14 @@ public sealed class PooledColumns
     /// <summary>The input step between neighbouring entries of a run: PW·S.</summary>
     public int Step { get; }
 
-    /// <summary>Entries of the column matrix: K·PH·PW·Q.</summary>
-    public int Length => Map.Length;
+    /// <summary>Values of the phases: C·RH·RW·Q.</summary>
+    public int Length => PhaseMap.Length;
 
-    /// <summary>col = the pooled-order im2col of x (0 in the padding), the same values as <see cref="PooledConvolution.Im2Col{T}"/>.</summary>
-    public void Gather<T>(IsaPath isa, ReadOnlySpan<T> x, Span<T> col)
+    /// <summary>The phases of x (0 in the padding): the same values as <see cref="PooledConvolution.Im2Col{T}"/> through <see cref="PhaseMap"/>.</summary>
+    public void Gather<T>(IsaPath isa, ReadOnlySpan<T> x, Span<T> phases)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ShapeCheck.AtLeast(col, Length, nameof(col));
+        ShapeCheck.AtLeast(phases, Length, nameof(phases));
         IsaPath path = Isa.Effective(isa);
         bool evens = typeof(T) == typeof(float) && Step == 2 && RunLength <= 16
             && ((path == IsaPath.Vector512 && Avx512F.IsSupported) || (path >= IsaPath.Vector256 && Avx2.IsSupported));
@@ -85,16 +106,16 @@ public sealed class PooledColumns
         for (int r = 0, o = 0; r < _runs.Length; r += 3, o += width)
         {
             int source = _runs[r], first = _runs[r + 1], end = _runs[r + 2];
-            if (evens && first == 0 && end == width && source + 32 <= x.Length && o + 16 <= col.Length)
+            if (evens && first == 0 && end == width && source + 32 <= x.Length && o + 16 <= phases.Length)
             {
                 // 16 values stored: those past the run are the next run's, which is written after this one.
                 ref float from = ref Unsafe.As<T, float>(ref Unsafe.Add(ref MemoryMarshal.GetReference(x), source));
-                ref float to = ref Unsafe.As<T, float>(ref Unsafe.Add(ref MemoryMarshal.GetReference(col), o));
+                ref float to = ref Unsafe.As<T, float>(ref Unsafe.Add(ref MemoryMarshal.GetReference(phases), o));
                 EvenLanes(ref from, ref to, path == IsaPath.Vector512 && Avx512F.IsSupported);
                 continue;
             }
 
-            Span<T> run = col.Slice(o, width);
+            Span<T> run = phases.Slice(o, width);
             run[..first].Clear();
             for (int px = first; px < end; px++)
             {

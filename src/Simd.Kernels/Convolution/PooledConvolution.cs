@@ -56,6 +56,74 @@ public static class PooledConvolution
         return map;
     }
 
+    /// <summary>Rows and columns of one channel's pooling phases: R = S·(P − 1) + F along each axis.</summary>
+    public static (int Rows, int Columns) PhaseSize(in ConvolutionGeometry g, int poolHeight, int poolWidth) =>
+        ((g.Stride * (poolHeight - 1)) + g.WindowHeight, (g.Stride * (poolWidth - 1)) + g.WindowWidth);
+
+    /// <summary>
+    /// Where each value of the pooling phases comes from: map[((c·RH + r)·RW + s)·Q + q] = the index in x [C, H, W] of
+    /// (c, S·PH·py + r − P, S·PW·px + s − P) for q = (py, px), or −1 in the padding. Window entry (c, fy, fx) of block
+    /// (dy, dx) at pooled position q reads phase row (c, S·dy + fy, S·dx + fx) (<see cref="PhaseOffsets"/>): every
+    /// column of the pooled-order im2col is one of these rows, and the rows are fewer (36 against 100 for the book's
+    /// 5x5 window and 2x2 pool; 16 against 36 for a 3x3 window).
+    /// </summary>
+    public static int[] PhaseMap(in ConvolutionGeometry g, int poolHeight, int poolWidth)
+    {
+        (int phaseRows, int phaseColumns) = PhaseSize(g, poolHeight, poolWidth);
+        int pooledWidth = g.OutputWidth / poolWidth, pooledHeight = g.OutputHeight / poolHeight;
+        int rowStep = g.Stride * poolHeight, columnStep = g.Stride * poolWidth;
+        var map = new int[g.Channels * phaseRows * phaseColumns * pooledHeight * pooledWidth];
+        int at = 0;
+        for (int c = 0; c < g.Channels; c++)
+        {
+            for (int r = 0; r < phaseRows; r++)
+            {
+                for (int s = 0; s < phaseColumns; s++)
+                {
+                    for (int py = 0; py < pooledHeight; py++)
+                    {
+                        int iy = (py * rowStep) + r - g.Pad;
+                        for (int px = 0; px < pooledWidth; px++)
+                        {
+                            int ix = (px * columnStep) + s - g.Pad;
+                            map[at++] = iy >= 0 && iy < g.Height && ix >= 0 && ix < g.Width ? (((c * g.Height) + iy) * g.Width) + ix : -1;
+                        }
+                    }
+                }
+            }
+        }
+
+        return map;
+    }
+
+    /// <summary>offsets[b·K + k]: where window entry k = (c, fy, fx) of pooling block b = (dy, dx) starts in the phases [rows, Q].</summary>
+    public static int[] PhaseOffsets(in ConvolutionGeometry g, int poolHeight, int poolWidth)
+    {
+        (int phaseRows, int phaseColumns) = PhaseSize(g, poolHeight, poolWidth);
+        int q = PooledPositions(g, poolHeight, poolWidth);
+        var offsets = new int[poolHeight * poolWidth * g.WindowLength];
+        int at = 0;
+        for (int dy = 0; dy < poolHeight; dy++)
+        {
+            for (int dx = 0; dx < poolWidth; dx++)
+            {
+                for (int c = 0; c < g.Channels; c++)
+                {
+                    for (int fy = 0; fy < g.WindowHeight; fy++)
+                    {
+                        for (int fx = 0; fx < g.WindowWidth; fx++)
+                        {
+                            int row = (((c * phaseRows) + (g.Stride * dy) + fy) * phaseColumns) + (g.Stride * dx) + fx;
+                            offsets[at++] = row * q;
+                        }
+                    }
+                }
+            }
+        }
+
+        return offsets;
+    }
+
     /// <summary>col[i] = x[map[i]], 0 where the map says padding: the pooled-order im2col.</summary>
     public static void Im2Col<T>(ReadOnlySpan<T> x, ReadOnlySpan<int> map, Span<T> col)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -90,54 +158,39 @@ public static class PooledConvolution
     }
 
     /// <summary>
-    /// The forward pass: col = pooled-order im2col(x) (<see cref="PooledColumns.Gather{T}"/>); z = W · col + b in blocks; pooled[f, q] = max over the blocks of
-    /// ReLU(z[f, b·Q + q]), argmax[f, q] = the first block that holds it (as a number of T, for the vector selects).
+    /// The forward pass: the pooling phases of x (<see cref="PooledColumns.Gather{T}"/>), then pooled[f, q] = max over the
+    /// blocks of ReLU(W · col + b) and argmax[f, q] = the first block that holds it (as a number of T, for the vector
+    /// selects), read from the phases (<see cref="PhaseConvolution.ForwardPooled{T}"/>): the convolution's output is never stored.
     /// </summary>
     public static void Forward<T>(
         IsaPath isa,
         ReadOnlySpan<T> x,          // [C, H, W]
         ReadOnlySpan<T> weights,    // [FN, K]
         ReadOnlySpan<T> bias,       // [FN]
-        in ConvolutionGeometry g, int poolHeight, int poolWidth,
-        PooledColumns plan,         // the column plan of (g, poolHeight, poolWidth)
-        Span<T> col,                // [K, B·Q] scratch, kept for the backward pass
-        Span<T> z,                  // [FN, B·Q] scratch
+        PooledColumns plan,         // the plan of this layer's geometry and pooling
+        Span<T> phases,             // [phase rows, Q] scratch, kept for the backward pass
         Span<T> pooled,             // [FN, Q]
         Span<T> argmax)             // [FN, Q]
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int filters = bias.Length, q = PooledPositions(g, poolHeight, poolWidth), blocks = poolHeight * poolWidth, columns = blocks * q;
-        ShapeCheck.AtLeast(z, (long)filters * columns, nameof(z));
-        ShapeCheck.AtLeast(pooled, (long)filters * q, nameof(pooled));
-        ShapeCheck.AtLeast(argmax, (long)filters * q, nameof(argmax));
-        CheckPlan(plan, g, columns);
-        plan.Gather(isa, x, col);
-        for (int f = 0; f < filters; f++)
-        {
-            z.Slice(f * columns, columns).Fill(bias[f]);
-        }
-
-        GemmNN.Multiply(isa, weights, col, [], filters, g.WindowLength, columns, z, accumulate: true);
-        for (int f = 0; f < filters; f++)
-        {
-            ReluMax(isa, z.Slice(f * columns, columns), blocks, q, pooled.Slice(f * q, q), argmax.Slice(f * q, q));
-        }
+        ArgumentNullException.ThrowIfNull(plan);
+        plan.Gather(isa, x, phases);
+        PhaseConvolution.ForwardPooled(isa, phases[..plan.Length], plan.Offsets, weights, bias, plan.PooledPositions, pooled, argmax);
     }
 
     /// <summary>
     /// The backward pass from dpooled: dz[f, b·Q + q] = dpooled[f, q] where b is the window's argmax and its value is
-    /// positive (ReLU passes it), else 0; then dW (+)= dz · colᵀ, db (+)= Σ dz, and dx = col2im(Wᵀ · dz) unless
-    /// <paramref name="dx"/> is empty.
+    /// positive (ReLU passes it), else 0; then dW (+)= dz · colᵀ from the phases, db (+)= Σ dz, and dx = col2im(Wᵀ · dz)
+    /// unless <paramref name="dx"/> is empty.
     /// </summary>
     public static void Backward<T>(
         IsaPath isa,
         ReadOnlySpan<T> dpooled,    // [FN, Q]
         ReadOnlySpan<T> pooled,     // [FN, Q] from the forward pass
         ReadOnlySpan<T> argmax,     // [FN, Q] from the forward pass
-        ReadOnlySpan<T> col,        // [K, B·Q] from the forward pass
+        ReadOnlySpan<T> phases,     // [phase rows, Q] from the forward pass
         ReadOnlySpan<T> weights,    // [FN, K]
-        in ConvolutionGeometry g, int poolHeight, int poolWidth,
-        PooledColumns plan,         // the column plan of (g, poolHeight, poolWidth)
+        PooledColumns plan,         // the plan of this layer's geometry and pooling
         Span<T> dz,                 // [FN, B·Q] scratch
         Span<T> dWeights,           // [FN, K]
         Span<T> dBias,              // [FN]
@@ -146,71 +199,21 @@ public static class PooledConvolution
         bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int filters = dBias.Length, q = PooledPositions(g, poolHeight, poolWidth), blocks = poolHeight * poolWidth, columns = blocks * q, k = g.WindowLength;
+        ArgumentNullException.ThrowIfNull(plan);
+        int filters = dBias.Length, q = plan.PooledPositions, blocks = plan.Blocks, columns = blocks * q, k = plan.Geometry.WindowLength;
         ShapeCheck.AtLeast(dz, (long)filters * columns, nameof(dz));
         for (int f = 0; f < filters; f++)
         {
             ReluMaxBackward(isa, dpooled.Slice(f * q, q), pooled.Slice(f * q, q), argmax.Slice(f * q, q), blocks, dz.Slice(f * columns, columns));
         }
 
-        GemmNTLongInner.Multiply(isa, dz, col, filters, columns, k, dWeights, accumulate);
+        PhaseConvolution.WeightGradient(isa, dz, phases[..plan.Length], plan.Offsets, filters, q, dWeights, accumulate);
         Convolution.BiasGradient<T>(isa, dz, columns, dBias, accumulate);
 
         if (!dx.IsEmpty)
         {
             GemmTN.Multiply(isa, weights, k, dz, k, filters, columns, dcol);
-            CheckPlan(plan, g, columns);
-            Col2Im(dcol, plan.Map, g.InputLength, dx);
-        }
-    }
-
-    private static void CheckPlan(PooledColumns plan, in ConvolutionGeometry g, int columns)
-    {
-        ArgumentNullException.ThrowIfNull(plan);
-        if (plan.Length != (long)g.WindowLength * columns)
-        {
-            throw new ArgumentException($"the column plan has {plan.Length} entries; this layer has {(long)g.WindowLength * columns}", nameof(plan));
-        }
-    }
-
-    /// <summary>pooled[q] = max_b ReLU(z[b·Q + q]) (the first on ties), argmax[q] = b.</summary>
-    public static void ReluMax<T>(IsaPath isa, ReadOnlySpan<T> z, int blocks, int q, Span<T> pooled, Span<T> argmax)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        switch (Isa.Effective(isa))
-        {
-            case IsaPath.Vector512 when q >= V512<T>.Lanes:
-                ReluMax<T, V512<T>>(z, blocks, q, pooled, argmax);
-                break;
-            case IsaPath.Vector256 or IsaPath.Vector512 when q >= V256<T>.Lanes:
-                ReluMax<T, V256<T>>(z, blocks, q, pooled, argmax);
-                break;
-            case IsaPath.Vector128 or IsaPath.Vector256 or IsaPath.Vector512 when q >= V128<T>.Lanes:
-                ReluMax<T, V128<T>>(z, blocks, q, pooled, argmax);
-                break;
-            default:
-                ReluMaxReference(z, blocks, q, pooled, argmax);
-                break;
-        }
-    }
-
-    /// <summary>The scalar reference of <see cref="ReluMax{T}"/>.</summary>
-    public static void ReluMaxReference<T>(ReadOnlySpan<T> z, int blocks, int q, Span<T> pooled, Span<T> argmax)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        for (int i = 0; i < q; i++)
-        {
-            T best = Relu.ForwardReference(z[i]), at = T.Zero;
-            for (int b = 1; b < blocks; b++)
-            {
-                T value = Relu.ForwardReference(z[(b * q) + i]);
-                if (best < value)
-                {
-                    (best, at) = (value, T.CreateTruncating(b));
-                }
-            }
-
-            (pooled[i], argmax[i]) = (best, at);
+            Col2Im(dcol, plan.Map, plan.Geometry.InputLength, dx);
         }
     }
 
@@ -246,35 +249,6 @@ public static class PooledConvolution
             for (int i = 0; i < q; i++)
             {
                 dz[(b * q) + i] = argmax[i] == T.CreateTruncating(b) && pooled[i] > T.Zero ? dpooled[i] : T.Zero;
-            }
-        }
-    }
-
-    /// <summary>Whole vectors, then the last vector again at q − lanes (the same values rewritten: every lane is computed alone).</summary>
-    private static void ReluMax<T, TV>(ReadOnlySpan<T> z, int blocks, int q, Span<T> pooled, Span<T> argmax)
-        where T : unmanaged, IFloatingPointIeee754<T>
-        where TV : struct, IVector<TV, T>
-    {
-        ref T zs = ref MemoryMarshal.GetReference(z);
-        ref T ps = ref MemoryMarshal.GetReference(pooled);
-        ref T ats = ref MemoryMarshal.GetReference(argmax);
-        for (nint i = 0; ; i += TV.Lanes)
-        {
-            i = Math.Min(i, q - TV.Lanes);
-            TV best = TV.Max(TV.Load(ref zs, i), TV.Zero), at = TV.Zero;
-            for (int b = 1; b < blocks; b++)
-            {
-                TV value = TV.Max(TV.Load(ref zs, (b * (nint)q) + i), TV.Zero);
-                TV greater = TV.LessThan(best, value);
-                best = TV.Select(greater, value, best);
-                at = TV.Select(greater, TV.Create(T.CreateTruncating(b)), at);
-            }
-
-            TV.Store(best, ref ps, i);
-            TV.Store(at, ref ats, i);
-            if (i == q - TV.Lanes)
-            {
-                return;
             }
         }
     }

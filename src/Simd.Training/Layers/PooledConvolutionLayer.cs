@@ -30,11 +30,13 @@ public sealed class PooledConvolutionLayer<T> : ConvolutionWeights<T>
 
     private int ColumnLength => WindowLength * Columns;
 
+    private int PhaseLength => _columns.Length;
+
     /// <summary>The pooled maximum's place in its window, per output (as T).</summary>
     public override int SavedPerImage => OutputLength;
 
-    /// <summary>One image's column matrix [K, B·Q], its dcol [K, B·Q], then z or dz [FN, B·Q].</summary>
-    public override long WorkerScratchLength(int rows) => (2L * ColumnLength) + ((long)Filters * Columns);
+    /// <summary>One image's phases [phase rows, Q], dz [FN, B·Q], then dcol [K, B·Q] when it gives dx.</summary>
+    public override long WorkerScratchLength(int rows) => PhaseLength + ((long)Filters * Columns) + (NeedsInputGradient ? ColumnLength : 0);
 
     public override int ChoicesPerImage => OutputLength;
 
@@ -49,10 +51,10 @@ public sealed class PooledConvolutionLayer<T> : ConvolutionWeights<T>
     public override void Forward(ref RowsPass<T> pass, ReadOnlySpan<T> x, Span<T> y)
     {
         ReadOnlySpan<T> weights = Weights(pass.Parameters), bias = Bias(pass.Parameters);
-        Span<T> col = pass.Scratch[..ColumnLength], z = pass.Scratch.Slice(2 * ColumnLength, Filters * Columns);
+        Span<T> phases = pass.Scratch[..PhaseLength];
         for (int r = 0; r < pass.Rows; r++)
         {
-            PooledConvolution.Forward(pass.Isa, x.Slice(r * InputLength, InputLength), weights, bias, Geometry, _pool, _pool, _columns, col, z,
+            PooledConvolution.Forward(pass.Isa, x.Slice(r * InputLength, InputLength), weights, bias, _columns, phases,
                 y.Slice(r * OutputLength, OutputLength), pass.Saved.Slice(r * OutputLength, OutputLength));
         }
     }
@@ -60,14 +62,14 @@ public sealed class PooledConvolutionLayer<T> : ConvolutionWeights<T>
     public override void Backward(ref RowsPass<T> pass, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> dx)
     {
         ReadOnlySpan<T> weights = Weights(pass.Parameters);
-        Span<T> col = pass.Scratch[..ColumnLength], dcol = pass.Scratch.Slice(ColumnLength, ColumnLength);
-        Span<T> dz = pass.Scratch.Slice(2 * ColumnLength, Filters * Columns);
+        Span<T> phases = pass.Scratch[..PhaseLength], dz = pass.Scratch.Slice(PhaseLength, Filters * Columns);
+        Span<T> dcol = dx.IsEmpty ? default : pass.Scratch.Slice(PhaseLength + (Filters * Columns), ColumnLength);
         for (int r = 0; r < pass.Rows; r++)
         {
             Span<T> partial = PartialOf(ref pass, pass.FirstRow + r, out bool accumulate);
-            _columns.Gather(pass.Isa, x.Slice(r * InputLength, InputLength), col);
+            _columns.Gather(pass.Isa, x.Slice(r * InputLength, InputLength), phases);
             PooledConvolution.Backward(pass.Isa, dy.Slice(r * OutputLength, OutputLength), y.Slice(r * OutputLength, OutputLength),
-                pass.Saved.Slice(r * OutputLength, OutputLength), col, weights, Geometry, _pool, _pool, _columns,
+                pass.Saved.Slice(r * OutputLength, OutputLength), phases, weights, _columns,
                 dz, partial[..WeightLength], partial[WeightLength..], dcol, dx.IsEmpty ? default : dx.Slice(r * InputLength, InputLength), accumulate);
         }
     }

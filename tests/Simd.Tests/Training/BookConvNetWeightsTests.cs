@@ -21,8 +21,7 @@ public class BookConvNetWeightsTests
         int q = PooledConvolution.PooledPositions(conv, 2, 2), flat = Filters * q; // 4320, the book's NCHW flatten
         Dataset<double> test = MnistFixture.TestDouble;
         var map = new PooledColumns(conv, 2, 2);
-        var col = new double[conv.WindowLength * 4 * q];
-        var z = new double[Filters * 4 * q];
+        var phases = new double[map.Length];
         var argmax = new double[flat];
         var pooled = new double[Batch * flat];
         var hidden = new double[Batch * Hidden];
@@ -34,7 +33,7 @@ public class BookConvNetWeightsTests
             test.CopyImages(Isa.Best, start, Batch, images);
             for (int i = 0; i < Batch; i++)
             {
-                PooledConvolution.Forward<double>(Isa.Best, images.AsSpan(i * test.Features, test.Features), p["W1"], p["b1"], conv, 2, 2, map, col, z, pooled.AsSpan(i * flat, flat), argmax);
+                PooledConvolution.Forward<double>(Isa.Best, images.AsSpan(i * test.Features, test.Features), p["W1"], p["b1"], map, phases, pooled.AsSpan(i * flat, flat), argmax);
             }
 
             GemmNN.Multiply<double>(Isa.Best, pooled, p["W2"], p["b2"], Batch, flat, Hidden, hidden);
