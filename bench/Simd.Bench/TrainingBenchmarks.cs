@@ -66,6 +66,26 @@ public class TrainingBenchmarks : IFlopBenchmark, IDisposable
     public (IsaPath Isa, bool Double, int Cores) PathFor(BenchmarkCase benchmarkCase) =>
         (BenchIsa.Chosen, (Precision)benchmarkCase.Parameters[nameof(Precision)] == Precision.Double, (int)benchmarkCase.Parameters[nameof(Threads)]);
 
+    /// <summary>MNIST-sized random images and labels.</summary>
+    internal static Dataset<T> Synthetic<T>(int count, ulong seed)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(seed);
+        byte[] pixels = new byte[count * 784];
+        byte[] labels = new byte[count];
+        for (int i = 0; i < pixels.Length; i++)
+        {
+            pixels[i] = (byte)rng.NextInt(256);
+        }
+
+        for (int i = 0; i < labels.Length; i++)
+        {
+            labels[i] = (byte)rng.NextInt(10);
+        }
+
+        return Dataset<T>.FromBytes(pixels, labels, count, 784, 10);
+    }
+
     /// <summary>Everything one precision needs.</summary>
     private sealed class Bench<T> : IDisposable
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -76,8 +96,8 @@ public class TrainingBenchmarks : IFlopBenchmark, IDisposable
 
         public Bench(int threads)
         {
-            Train = Synthetic(60_000, seed: 1);
-            Test = Synthetic(10_000, seed: 2);
+            Train = Synthetic<T>(60_000, seed: 1);
+            Test = Synthetic<T>(10_000, seed: 2);
             Trainer = new Trainer<T>(new TrainingOptions { Threads = threads, Iterations = int.MaxValue }, Train, Test, BenchIsa.Chosen);
             (_x, _labels) = Train.Take([.. Enumerable.Range(0, Batch)]);
             _gradients = new T[NetworkShape.Book.ParameterCount];
@@ -94,23 +114,5 @@ public class TrainingBenchmarks : IFlopBenchmark, IDisposable
         public int Evaluate() => Trainer.Network.CountCorrect(Train) + Trainer.Network.CountCorrect(Test);
 
         public void Dispose() => Trainer.Dispose();
-
-        private static Dataset<T> Synthetic(int count, ulong seed)
-        {
-            var rng = new Rng(seed);
-            byte[] pixels = new byte[count * 784];
-            byte[] labels = new byte[count];
-            for (int i = 0; i < pixels.Length; i++)
-            {
-                pixels[i] = (byte)rng.NextInt(256);
-            }
-
-            for (int i = 0; i < labels.Length; i++)
-            {
-                labels[i] = (byte)rng.NextInt(10);
-            }
-
-            return Dataset<T>.FromBytes(pixels, labels, count, 784, 10);
-        }
     }
 }

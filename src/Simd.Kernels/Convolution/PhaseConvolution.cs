@@ -422,7 +422,7 @@ public static class PhaseConvolution
 
     /// <summary>
     /// dW for TRows filters x TEntries window entries: one vector accumulator each along (b, q): TRows loads of dz and
-    /// TEntries of the phases for TRows·TEntries multiply-adds; the last part of each row masked (zeros past q).
+    /// TEntries of the phases for TRows·TEntries multiply-adds; the whole vectors of a row without a branch, then its last part masked (zeros past q).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GradientTile<T, TV, TRows, TEntries>(
@@ -439,40 +439,64 @@ public static class PhaseConvolution
         int lanes = TV.Lanes, whole = q - (q % lanes);
         for (int b = 0; b < blocks; b++)
         {
+            // One reference per row read, so each load is [row + 4·i] with no address arithmetic in the loop.
             ref int ob = ref Unsafe.Add(ref offsets, b * k);
-            nint o0 = ob;
-            nint o1 = TEntries.Value > 1 ? Unsafe.Add(ref ob, 1) : 0;
-            nint o2 = TEntries.Value > 2 ? Unsafe.Add(ref ob, 2) : 0;
-            nint o3 = TEntries.Value > 3 ? Unsafe.Add(ref ob, 3) : 0;
-            nint o4 = TEntries.Value > 4 ? Unsafe.Add(ref ob, 4) : 0;
+            ref T r0 = ref Unsafe.Add(ref s, ob);
+            ref T r1 = ref TEntries.Value > 1 ? ref Unsafe.Add(ref s, Unsafe.Add(ref ob, 1)) : ref s;
+            ref T r2 = ref TEntries.Value > 2 ? ref Unsafe.Add(ref s, Unsafe.Add(ref ob, 2)) : ref s;
+            ref T r3 = ref TEntries.Value > 3 ? ref Unsafe.Add(ref s, Unsafe.Add(ref ob, 3)) : ref s;
+            ref T r4 = ref TEntries.Value > 4 ? ref Unsafe.Add(ref s, Unsafe.Add(ref ob, 4)) : ref s;
             ref T d0 = ref Unsafe.Add(ref dz, b * (nint)q);
-            for (int i = 0; i < q; i += lanes)
+            ref T d1 = ref TRows.Value > 1 ? ref Unsafe.Add(ref d0, dzRow) : ref d0;
+            ref T d2 = ref TRows.Value > 2 ? ref Unsafe.Add(ref d0, 2 * dzRow) : ref d0;
+            ref T d3 = ref TRows.Value > 3 ? ref Unsafe.Add(ref d0, 3 * dzRow) : ref d0;
+            for (nint i = 0; i < whole; i += lanes)
             {
-                int count = Math.Min(lanes, q - i);
-                bool full = i < whole;
-                TV s0 = full ? TV.Load(ref s, o0 + i) : TV.LoadFirst(ref s, o0 + i, count, TV.Zero);
-                TV s1 = TEntries.Value > 1 ? (full ? TV.Load(ref s, o1 + i) : TV.LoadFirst(ref s, o1 + i, count, TV.Zero)) : TV.Zero;
-                TV s2 = TEntries.Value > 2 ? (full ? TV.Load(ref s, o2 + i) : TV.LoadFirst(ref s, o2 + i, count, TV.Zero)) : TV.Zero;
-                TV s3 = TEntries.Value > 3 ? (full ? TV.Load(ref s, o3 + i) : TV.LoadFirst(ref s, o3 + i, count, TV.Zero)) : TV.Zero;
-                TV s4 = TEntries.Value > 4 ? (full ? TV.Load(ref s, o4 + i) : TV.LoadFirst(ref s, o4 + i, count, TV.Zero)) : TV.Zero;
-                TV g = full ? TV.Load(ref d0, i) : TV.LoadFirst(ref d0, i, count, TV.Zero);
-                Row<T, TV, TEntries>(g, s0, s1, s2, s3, s4, ref c00, ref c01, ref c02, ref c03, ref c04);
+                TV s0 = TV.Load(ref r0, i);
+                TV s1 = TEntries.Value > 1 ? TV.Load(ref r1, i) : TV.Zero;
+                TV s2 = TEntries.Value > 2 ? TV.Load(ref r2, i) : TV.Zero;
+                TV s3 = TEntries.Value > 3 ? TV.Load(ref r3, i) : TV.Zero;
+                TV s4 = TEntries.Value > 4 ? TV.Load(ref r4, i) : TV.Zero;
+                Row<T, TV, TEntries>(TV.Load(ref d0, i), s0, s1, s2, s3, s4, ref c00, ref c01, ref c02, ref c03, ref c04);
                 if (TRows.Value > 1)
                 {
-                    g = full ? TV.Load(ref d0, dzRow + i) : TV.LoadFirst(ref d0, dzRow + i, count, TV.Zero);
-                    Row<T, TV, TEntries>(g, s0, s1, s2, s3, s4, ref c10, ref c11, ref c12, ref c13, ref c14);
+                    Row<T, TV, TEntries>(TV.Load(ref d1, i), s0, s1, s2, s3, s4, ref c10, ref c11, ref c12, ref c13, ref c14);
                 }
 
                 if (TRows.Value > 2)
                 {
-                    g = full ? TV.Load(ref d0, (2 * dzRow) + i) : TV.LoadFirst(ref d0, (2 * dzRow) + i, count, TV.Zero);
-                    Row<T, TV, TEntries>(g, s0, s1, s2, s3, s4, ref c20, ref c21, ref c22, ref c23, ref c24);
+                    Row<T, TV, TEntries>(TV.Load(ref d2, i), s0, s1, s2, s3, s4, ref c20, ref c21, ref c22, ref c23, ref c24);
                 }
 
                 if (TRows.Value > 3)
                 {
-                    g = full ? TV.Load(ref d0, (3 * dzRow) + i) : TV.LoadFirst(ref d0, (3 * dzRow) + i, count, TV.Zero);
-                    Row<T, TV, TEntries>(g, s0, s1, s2, s3, s4, ref c30, ref c31, ref c32, ref c33, ref c34);
+                    Row<T, TV, TEntries>(TV.Load(ref d3, i), s0, s1, s2, s3, s4, ref c30, ref c31, ref c32, ref c33, ref c34);
+                }
+            }
+
+            if (whole < q)
+            {
+                // The last part of the row: zeros past q in both factors (a phase row's neighbour could hold anything).
+                int count = q - whole;
+                TV s0 = TV.LoadFirst(ref r0, whole, count, TV.Zero);
+                TV s1 = TEntries.Value > 1 ? TV.LoadFirst(ref r1, whole, count, TV.Zero) : TV.Zero;
+                TV s2 = TEntries.Value > 2 ? TV.LoadFirst(ref r2, whole, count, TV.Zero) : TV.Zero;
+                TV s3 = TEntries.Value > 3 ? TV.LoadFirst(ref r3, whole, count, TV.Zero) : TV.Zero;
+                TV s4 = TEntries.Value > 4 ? TV.LoadFirst(ref r4, whole, count, TV.Zero) : TV.Zero;
+                Row<T, TV, TEntries>(TV.LoadFirst(ref d0, whole, count, TV.Zero), s0, s1, s2, s3, s4, ref c00, ref c01, ref c02, ref c03, ref c04);
+                if (TRows.Value > 1)
+                {
+                    Row<T, TV, TEntries>(TV.LoadFirst(ref d1, whole, count, TV.Zero), s0, s1, s2, s3, s4, ref c10, ref c11, ref c12, ref c13, ref c14);
+                }
+
+                if (TRows.Value > 2)
+                {
+                    Row<T, TV, TEntries>(TV.LoadFirst(ref d2, whole, count, TV.Zero), s0, s1, s2, s3, s4, ref c20, ref c21, ref c22, ref c23, ref c24);
+                }
+
+                if (TRows.Value > 3)
+                {
+                    Row<T, TV, TEntries>(TV.LoadFirst(ref d3, whole, count, TV.Zero), s0, s1, s2, s3, s4, ref c30, ref c31, ref c32, ref c33, ref c34);
                 }
             }
         }
@@ -528,6 +552,21 @@ public static class PhaseConvolution
         where TV : struct, IVector<TV, T>
         where TEntries : struct, IConstant
     {
+        if (TEntries.Value >= 4)
+        {
+            (T s0, T s1, T s2, T s3) = TV.SumEach(c0, c1, c2, c3);
+            Store(s0, ref dw, accumulate);
+            Store(s1, ref Unsafe.Add(ref dw, 1), accumulate);
+            Store(s2, ref Unsafe.Add(ref dw, 2), accumulate);
+            Store(s3, ref Unsafe.Add(ref dw, 3), accumulate);
+            if (TEntries.Value > 4)
+            {
+                Store(TV.Sum(c4), ref Unsafe.Add(ref dw, 4), accumulate);
+            }
+
+            return;
+        }
+
         Store(TV.Sum(c0), ref dw, accumulate);
         if (TEntries.Value > 1)
         {
@@ -537,16 +576,6 @@ public static class PhaseConvolution
         if (TEntries.Value > 2)
         {
             Store(TV.Sum(c2), ref Unsafe.Add(ref dw, 2), accumulate);
-        }
-
-        if (TEntries.Value > 3)
-        {
-            Store(TV.Sum(c3), ref Unsafe.Add(ref dw, 3), accumulate);
-        }
-
-        if (TEntries.Value > 4)
-        {
-            Store(TV.Sum(c4), ref Unsafe.Add(ref dw, 4), accumulate);
         }
     }
 

@@ -31,6 +31,12 @@ internal static class GemmBlocking
     public const int DotColumns = 2;
 
     /// <summary>
+    /// The block of k a pass of the tiles covers when k is longer: 256 rows of a 100-wide B are 100 KB, which stay in
+    /// L2 while the row tiles of A go over them.
+    /// </summary>
+    public const int DepthBlock = 256;
+
+    /// <summary>
     /// From this many rows of a row-major A on, each tile prefetches the next tile's rows into L2 as it
     /// goes: evaluation's 60,000 x 784 streams from memory and would otherwise stall the tile on every new line.
     /// </summary>

@@ -11,6 +11,9 @@ internal enum TileInit
     None = 0,
     Accumulate = 1,
     Bias = 2,
+
+    /// <summary>The products continue from C's values, which hold the sums of an earlier block of k (the same chain of multiply-adds, so the same bits as one pass).</summary>
+    Continue = 4,
 }
 
 /// <summary>
@@ -48,6 +51,45 @@ internal static class GemmMicroKernel
         TV c50 = TV.Zero, c51 = TV.Zero, c52 = TV.Zero;
         TV c60 = TV.Zero, c61 = TV.Zero, c62 = TV.Zero;
         TV c70 = TV.Zero, c71 = TV.Zero, c72 = TV.Zero;
+        if ((init & TileInit.Continue) != 0)
+        {
+            Start<T, TV, TVectors>(ref c, out c00, out c01, out c02);
+            if (TRows.Value > 1)
+            {
+                Start<T, TV, TVectors>(ref Unsafe.Add(ref c, 1 * ldc), out c10, out c11, out c12);
+            }
+
+            if (TRows.Value > 2)
+            {
+                Start<T, TV, TVectors>(ref Unsafe.Add(ref c, 2 * ldc), out c20, out c21, out c22);
+            }
+
+            if (TRows.Value > 3)
+            {
+                Start<T, TV, TVectors>(ref Unsafe.Add(ref c, 3 * ldc), out c30, out c31, out c32);
+            }
+
+            if (TRows.Value > 4)
+            {
+                Start<T, TV, TVectors>(ref Unsafe.Add(ref c, 4 * ldc), out c40, out c41, out c42);
+            }
+
+            if (TRows.Value > 5)
+            {
+                Start<T, TV, TVectors>(ref Unsafe.Add(ref c, 5 * ldc), out c50, out c51, out c52);
+            }
+
+            if (TRows.Value > 6)
+            {
+                Start<T, TV, TVectors>(ref Unsafe.Add(ref c, 6 * ldc), out c60, out c61, out c62);
+            }
+
+            if (TRows.Value > 7)
+            {
+                Start<T, TV, TVectors>(ref Unsafe.Add(ref c, 7 * ldc), out c70, out c71, out c72);
+            }
+        }
+
         ref T a1 = ref TRows.Value > 1 ? ref Unsafe.Add(ref a, 1 * aRow) : ref a;
         ref T a2 = ref TRows.Value > 2 ? ref Unsafe.Add(ref a, 2 * aRow) : ref a;
         ref T a3 = ref TRows.Value > 3 ? ref Unsafe.Add(ref a, 3 * aRow) : ref a;
@@ -234,6 +276,18 @@ internal static class GemmMicroKernel
             Finish<T, TV, TVectors>(c70, c71, c72, ref Unsafe.Add(ref c, 7 * ldc), ref bias, init);
         }
 
+    }
+
+    /// <summary>One tile row's accumulators from C (<see cref="TileInit.Continue"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Start<T, TV, TVectors>(ref T c, out TV v0, out TV v1, out TV v2)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : struct, IVector<TV, T>
+        where TVectors : struct, IConstant
+    {
+        v0 = TV.Load(ref c, 0);
+        v1 = TVectors.Value > 1 ? TV.Load(ref c, TV.Lanes) : TV.Zero;
+        v2 = TVectors.Value > 2 ? TV.Load(ref c, 2 * (nint)TV.Lanes) : TV.Zero;
     }
 
     /// <summary>Adds the old C and the bias as asked (in that order, after the products) and stores one tile row.</summary>

@@ -78,6 +78,9 @@ internal interface IVector<TSelf, T>
     /// <summary>Sum of all lanes.</summary>
     static abstract T Sum(TSelf value);
 
+    /// <summary>The sums of all lanes of four vectors, each in a fixed order (a transposing tree where the width allows).</summary>
+    static abstract (T A, T B, T C, T D) SumEach(TSelf a, TSelf b, TSelf c, TSelf d);
+
     /// <summary>Maximum of all lanes.</summary>
     static abstract T MaxAcross(TSelf value);
 

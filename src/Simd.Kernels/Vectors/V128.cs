@@ -116,6 +116,10 @@ internal readonly struct V128<T> : IVector<V128<T>, T>
     public static T Sum(V128<T> value) => Vec.Sum(value._value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (T A, T B, T C, T D) SumEach(V128<T> a, V128<T> b, V128<T> c, V128<T> d) =>
+        (Vec.Sum(a._value), Vec.Sum(b._value), Vec.Sum(c._value), Vec.Sum(d._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T MaxAcross(V128<T> value)
     {
         T max = value._value.GetElement(0);

@@ -116,6 +116,10 @@ internal readonly struct V256<T> : IVector<V256<T>, T>
     public static T Sum(V256<T> value) => Vec.Sum(value._value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (T A, T B, T C, T D) SumEach(V256<T> a, V256<T> b, V256<T> c, V256<T> d) =>
+        (Vec.Sum(a._value), Vec.Sum(b._value), Vec.Sum(c._value), Vec.Sum(d._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T MaxAcross(V256<T> value) => V128<T>.MaxAcross(new V128<T>(Vector128.MaxNative(value._value.GetLower(), value._value.GetUpper())));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

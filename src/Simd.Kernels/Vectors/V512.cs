@@ -114,6 +114,50 @@ internal readonly struct V512<T> : IVector<V512<T>, T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Sum(V512<T> value) => Vec.Sum(value._value);
 
+    /// <summary>
+    /// Four vectors' sums by a transposing tree: their 128-bit quarters paired and added (vshuff32x4/64x2) until each
+    /// quarter of one vector holds one input's partial sums, then the lanes within each quarter (vpermilps/pd): 8
+    /// shuffles and 6 adds for four sums where four <see cref="Sum"/>s take about 100 instructions.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (T A, T B, T C, T D) SumEach(V512<T> a, V512<T> b, V512<T> c, V512<T> d)
+    {
+        if (typeof(T) == typeof(float) && Avx512F.IsSupported)
+        {
+            Vector512<float> t = Quarters(a._value.AsSingle(), b._value.AsSingle(), c._value.AsSingle(), d._value.AsSingle());
+            t += Avx512F.Permute4x32(t, 0b10_11_00_01); // lanes (1, 0, 3, 2) of each quarter
+            t += Avx512F.Permute4x32(t, 0b01_00_11_10); // lanes (2, 3, 0, 1)
+            return (T.CreateTruncating(t.GetElement(0)), T.CreateTruncating(t.GetElement(4)), T.CreateTruncating(t.GetElement(8)), T.CreateTruncating(t.GetElement(12)));
+        }
+
+        if (typeof(T) == typeof(double) && Avx512F.IsSupported)
+        {
+            Vector512<double> t = Quarters(a._value.AsDouble(), b._value.AsDouble(), c._value.AsDouble(), d._value.AsDouble());
+            t += Avx512F.Permute2x64(t, 0b0101_0101); // the two lanes of each quarter swapped
+            return (T.CreateTruncating(t.GetElement(0)), T.CreateTruncating(t.GetElement(2)), T.CreateTruncating(t.GetElement(4)), T.CreateTruncating(t.GetElement(6)));
+        }
+
+        return (Vec.Sum(a._value), Vec.Sum(b._value), Vec.Sum(c._value), Vec.Sum(d._value));
+    }
+
+    /// <summary>Quarter q of the result = the sum of input q's four quarters.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Quarters(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d)
+    {
+        Vector512<float> ab = Avx512F.Shuffle4x128(a, b, 0b01_00_01_00) + Avx512F.Shuffle4x128(a, b, 0b11_10_11_10); // a0+a2 a1+a3 b0+b2 b1+b3
+        Vector512<float> cd = Avx512F.Shuffle4x128(c, d, 0b01_00_01_00) + Avx512F.Shuffle4x128(c, d, 0b11_10_11_10);
+        return Avx512F.Shuffle4x128(ab, cd, 0b10_00_10_00) + Avx512F.Shuffle4x128(ab, cd, 0b11_01_11_01);
+    }
+
+    /// <inheritdoc cref="Quarters(Vector512{float}, Vector512{float}, Vector512{float}, Vector512{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Quarters(Vector512<double> a, Vector512<double> b, Vector512<double> c, Vector512<double> d)
+    {
+        Vector512<double> ab = Avx512F.Shuffle4x128(a, b, 0b01_00_01_00) + Avx512F.Shuffle4x128(a, b, 0b11_10_11_10);
+        Vector512<double> cd = Avx512F.Shuffle4x128(c, d, 0b01_00_01_00) + Avx512F.Shuffle4x128(c, d, 0b11_10_11_10);
+        return Avx512F.Shuffle4x128(ab, cd, 0b10_00_10_00) + Avx512F.Shuffle4x128(ab, cd, 0b11_01_11_01);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T MaxAcross(V512<T> value) => V256<T>.MaxAcross(new V256<T>(Vector256.MaxNative(value._value.GetLower(), value._value.GetUpper())));
 

@@ -22,6 +22,7 @@ public class GemmTests
         (0, 0, 0), (0, 7, 3), (3, 0, 4), (4, 5, 0), (1, 1, 1), (1, 17, 1), (2, 3, 5), (7, 13, 11), (13, 29, 37),
         (17, 31, 19), (31, 1, 67), (6, 64, 16), (12, 40, 32), (14, 9, 48), (5, 100, 129), (3, 3, 257),
         (100, 784, 50), (100, 50, 10), (50, 100, 10), (784, 100, 50), (100, 10, 50), (256, 784, 50),
+        (100, 4320, 100), (100, 100, 4320), (9, 257, 35), (3, 513, 16),
     ];
 
     /// <summary>Every tile remainder: rows 1-9, 16, 17 x columns 1-34 x k of 1, 7 and 70 (70 takes the dot-product tail).</summary>
@@ -88,6 +89,32 @@ public class GemmTests
         {
             Check<double>((Layout)(i % 3), isa, m, k, n, withBias: i % 2 == 1, accumulate: i % 4 >= 2, extraColumns: i % 3);
             i++;
+        }
+    }
+
+    /// <summary>
+    /// A k longer than <see cref="GemmBlocking.DepthBlock"/> is multiplied in blocks that continue each element's chain
+    /// of multiply-adds through C: the same bits as one pass, which the accumulate form (never blocked, adding C = 0
+    /// after the products) still makes.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Depth_blocks_give_the_bits_of_one_pass(IsaPath isa)
+    {
+        foreach ((int m, int k, int n) in (ReadOnlySpan<(int, int, int)>)[(100, 4320, 100), (7, 300, 37), (9, 513, 16), (1, 257, 1), (17, 2 * GemmBlocking.DepthBlock, 48)])
+        {
+            float[] a = Reference.Random<float>(m * k, 1), b = Reference.Random<float>(k * n, 2), bias = Reference.Random<float>(n, 3);
+            var blocked = new float[m * n];
+            var onePass = new float[m * n];
+            GemmNN.Multiply<float>(isa, a, b, default, m, k, n, blocked);
+            GemmNN.Multiply<float>(isa, a, b, default, m, k, n, onePass, accumulate: true);
+            Assert.True(blocked.AsSpan().SequenceEqual(onePass), $"{isa} ({m}, {k}, {n})");
+
+            // With a bias the blocks add it after the last block, as one pass adds it after the products.
+            var onePassWithBias = new float[m * n];
+            GemmNN.Multiply<float>(isa, a, b, bias, m, k, n, blocked);
+            GemmNN.Multiply<float>(isa, a, b, bias, m, k, n, onePassWithBias, accumulate: true);
+            Assert.True(blocked.AsSpan().SequenceEqual(onePassWithBias), $"{isa} ({m}, {k}, {n}) with bias");
         }
     }
 
