@@ -44,6 +44,13 @@ public static class Tuning
     public const int WeightBlockRows = 32;
 
     /// <summary>
+    /// The most weight blocks of one W a worker takes in one gradient-and-update call: 8 blocks of the ch. 7 network's
+    /// 100-wide W2 are a 100 KB gradient, still in L2 when its update reads it (a worker's whole half was 860 KB,
+    /// written out and read back). Rows are grouped however they come: each element's value does not depend on it.
+    /// </summary>
+    public const int WeightRunBlocks = 8;
+
+    /// <summary>
     /// Features per block of a batch-normalization phase: each feature's sums run over every row in row
     /// order inside one block, so the block size changes no bit (16 float32 values: one cache line of a row).
     /// </summary>

@@ -215,9 +215,9 @@ public sealed partial class MultiLayerNet<T>
         public void Execute(int worker, int workerCount)
         {
             BlockClaims.Cursor cursor = _claims.Open(worker, workerCount);
-            // A worker's own blocks in as few calls as possible: all its rows of the batch in one GEMM per layer, all
-            // its rows of a W in one (per-element results do not depend on how rows are grouped, so the bits are the
-            // same either way).
+            // A worker's own blocks in few calls: all its rows of the batch in one GEMM per layer, its rows of a W in
+            // runs of up to Tuning.WeightRunBlocks (per-element results do not depend on how rows are grouped, so the
+            // bits are the same either way).
             for (int block = _claims.NextRun(ref cursor, int.MaxValue, out int blocks); block >= 0; block = _claims.NextRun(ref cursor, int.MaxValue, out blocks))
             {
                 switch (_phase.Kind)
@@ -366,12 +366,12 @@ public sealed partial class MultiLayerNet<T>
             layer.Features(ref pass, j0, j1);
         }
 
-        /// <summary>How many blocks from <paramref name="block"/> (before <paramref name="end"/>) are consecutive rows of the same W.</summary>
+        /// <summary>How many blocks from <paramref name="block"/> (before <paramref name="end"/>, at most <see cref="Tuning.WeightRunBlocks"/>) are consecutive rows of the same W.</summary>
         private int SameLayerRun(int block, int end)
         {
             int run = 1;
             WeightBlock first = _blocks[block];
-            while (block + run < end && first.Kind == WeightBlockKind.Weights && _blocks[block + run].Layer == first.Layer
+            while (block + run < end && run < Tuning.WeightRunBlocks && first.Kind == WeightBlockKind.Weights && _blocks[block + run].Layer == first.Layer
                 && _blocks[block + run].Kind == WeightBlockKind.Weights && _blocks[block + run].RowStart == _blocks[block + run - 1].RowEnd)
             {
                 run++;

@@ -37,6 +37,12 @@ internal static class GemmBlocking
     public const int DepthBlock = 256;
 
     /// <summary>
+    /// Columns of C = A·Bᵀ per packed block of Bᵀ: a multiple of every path's lanes (so no block but the last has
+    /// leftover columns); 256 columns of a 100-deep B are 100 KB, packed and multiplied while in L2.
+    /// </summary>
+    public const int TransposedColumns = 256;
+
+    /// <summary>
     /// From this many rows of a row-major A on, each tile prefetches the next tile's rows into L2 as it
     /// goes: evaluation's 60,000 x 784 streams from memory and would otherwise stall the tile on every new line.
     /// </summary>

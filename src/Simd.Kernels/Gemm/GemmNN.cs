@@ -52,6 +52,38 @@ public static class GemmNN
         }
     }
 
+    /// <summary>C[i, j] = (accumulate ? C[i, j] : 0) + Σ_p A[i, p]·B[p, j] into columns of a wider C (rows <paramref name="ldc"/> apart); vector paths only.</summary>
+    internal static void MultiplyColumns<T>(IsaPath path, ReadOnlySpan<T> a, ReadOnlySpan<T> b, int m, int k, int n, Span<T> c, int ldc, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ShapeCheck.AtLeast(a, (long)m * k, nameof(a));
+        ShapeCheck.AtLeast(b, (long)k * n, nameof(b));
+        ShapeCheck.AtLeast(c, m == 0 ? 0 : ((long)(m - 1) * ldc) + n, nameof(c));
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        TileInit init = accumulate ? TileInit.Accumulate : TileInit.None;
+        ref T a0 = ref MemoryMarshal.GetReference(a);
+        ref T b0 = ref MemoryMarshal.GetReference(b);
+        ref T c0 = ref MemoryMarshal.GetReference(c);
+        switch (path)
+        {
+            case IsaPath.Vector512:
+                GemmDriver.Run<T, V512<T>>(ref a0, k, 1, ref b0, n, ref Unsafe.NullRef<T>(), m, k, n, ref c0, ldc, init, GemmBlocking.Rows512, GemmBlocking.Vectors512);
+                break;
+            case IsaPath.Vector256:
+                GemmDriver.Run<T, V256<T>>(ref a0, k, 1, ref b0, n, ref Unsafe.NullRef<T>(), m, k, n, ref c0, ldc, init, GemmBlocking.Rows256, GemmBlocking.Vectors256);
+                break;
+            case IsaPath.Vector128:
+                GemmDriver.Run<T, V128<T>>(ref a0, k, 1, ref b0, n, ref Unsafe.NullRef<T>(), m, k, n, ref c0, ldc, init, GemmBlocking.Rows128, GemmBlocking.Vectors128);
+                break;
+            default:
+                throw new ArgumentException($"{path} is not a vector path", nameof(path));
+        }
+    }
+
     /// <summary>The plain i-k-j loop nest: the scalar ISA path.</summary>
     internal static void Scalar<T>(
         ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> bias, int m, int k, int n, Span<T> c, bool accumulate)

@@ -35,10 +35,17 @@ public static class GemmNT
             return;
         }
 
-        // Pack Bᵀ [k, n] once (for the network, W2ᵀ: 10 x 50), then it is C = A·Bᵀ as a plain A·B.
-        Span<T> bt = GemmScratch<T>.PackedB(k * n);
-        Transpose(b, n, k, bt);
-        GemmNN.Multiply<T>(path, a, bt, default, m, k, n, c, accumulate);
+        // Bᵀ packed [k, columns] a block of columns at a time, then C's columns = A·Bᵀ as a plain A·B while the block
+        // is in cache (the ch. 7 network's W2ᵀ is 1.7 MB whole). Blocks are whole vectors wide, so every column keeps
+        // the arithmetic it has in one product over all n (the leftover columns are the last block's, as they were).
+        int block = Math.Min(n, GemmBlocking.TransposedColumns);
+        Span<T> bt = GemmScratch<T>.PackedB(k * block);
+        for (int j0 = 0; j0 < n; j0 += block)
+        {
+            int columns = Math.Min(block, n - j0);
+            Transpose(b.Slice(j0 * k, columns * k), columns, k, bt);
+            GemmNN.MultiplyColumns<T>(path, a, bt, m, k, columns, c[j0..], n, accumulate);
+        }
     }
 
     /// <summary>

@@ -118,6 +118,30 @@ public class GemmTests
         }
     }
 
+    /// <summary>C = A·Bᵀ packs Bᵀ a block of <see cref="GemmBlocking.TransposedColumns"/> columns at a time: the bits of A·(Bᵀ packed whole).</summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Transposed_blocks_give_the_bits_of_one_product(IsaPath isa)
+    {
+        foreach ((int m, int k, int n) in (ReadOnlySpan<(int, int, int)>)[(100, 100, 4320), (7, 70, 300), (9, 9, 2 * GemmBlocking.TransposedColumns + 5), (1, 3, 257)])
+        {
+            float[] a = Reference.Random<float>(m * k, 4), b = Reference.Random<float>(n * k, 5), bt = new float[k * n];
+            for (int j = 0; j < n; j++)
+            {
+                for (int p = 0; p < k; p++)
+                {
+                    bt[(p * n) + j] = b[(j * k) + p];
+                }
+            }
+
+            var blocks = new float[m * n];
+            var whole = new float[m * n];
+            GemmNT.Multiply<float>(isa, a, b, m, k, n, blocks);
+            GemmNN.Multiply<float>(isa, a, bt, default, m, k, n, whole);
+            Assert.True(blocks.AsSpan().SequenceEqual(whole), $"{isa} ({m}, {k}, {n})");
+        }
+    }
+
     [Fact]
     public void Short_spans_are_rejected()
     {
