@@ -7,6 +7,7 @@ namespace Simd.Kernels;
 /// The book's Adam (common/optimizer.py, its incremental form):
 /// m += (1 − β1)·(g − m); v += (1 − β2)·(g² − v); p −= lr_t·m / (√v + 1e-7),
 /// with lr_t = lr·√(1 − β2^t) / (1 − β1^t) computed by the caller for step t.
+/// m and v are flushed to 0 below the smallest normal value (<see cref="OptimizerConstants.FlushSubnormal{T}"/>).
 /// </summary>
 public static class AdamUpdate
 {
@@ -24,8 +25,8 @@ public static class AdamUpdate
     public static (T Parameter, T M, T V) Reference<T>(T parameter, T gradient, T m, T v, T stepRate, T oneMinusBeta1, T oneMinusBeta2)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T m1 = m + (oneMinusBeta1 * (gradient - m));
-        T v1 = v + (oneMinusBeta2 * ((gradient * gradient) - v));
+        T m1 = OptimizerConstants.FlushSubnormal(m + (oneMinusBeta1 * (gradient - m)));
+        T v1 = OptimizerConstants.FlushSubnormal(v + (oneMinusBeta2 * ((gradient * gradient) - v)));
         return (parameter - (stepRate * m1 / (T.Sqrt(v1) + OptimizerConstants.Epsilon<T>())), m1, v1);
     }
 
@@ -41,8 +42,8 @@ public static class AdamUpdate
         public void Invoke<TV>(ref TV parameter, TV gradient, ref TV m, ref TV v)
             where TV : struct, IVector<TV, T>
         {
-            m += TV.Create(oneMinusBeta1) * (gradient - m);
-            v += TV.Create(oneMinusBeta2) * ((gradient * gradient) - v);
+            m = OptimizerConstants.FlushSubnormal<T, TV>(m + (TV.Create(oneMinusBeta1) * (gradient - m)));
+            v = OptimizerConstants.FlushSubnormal<T, TV>(v + (TV.Create(oneMinusBeta2) * ((gradient * gradient) - v)));
             parameter -= TV.Create(stepRate) * m / (TV.Sqrt(v) + TV.Create(OptimizerConstants.Epsilon<T>()));
         }
     }

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 
 namespace Simd.Kernels;
 
-/// <summary>The book's Momentum (common/optimizer.py): v = momentum·v − lr·g; p += v.</summary>
+/// <summary>The book's Momentum (common/optimizer.py): v = momentum·v − lr·g; p += v (v flushed to 0 below the smallest normal: <see cref="OptimizerConstants.FlushSubnormal{T}"/>).</summary>
 public static class MomentumUpdate
 {
     public static void Apply<T>(IsaPath isa, ReadOnlySpan<T> gradients, T learningRate, T momentum, Span<T> parameters, Span<T> velocity)
@@ -14,7 +14,7 @@ public static class MomentumUpdate
     public static (T Parameter, T Velocity) Reference<T>(T parameter, T gradient, T velocity, T learningRate, T momentum)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T v = (momentum * velocity) - (learningRate * gradient);
+        T v = OptimizerConstants.FlushSubnormal((momentum * velocity) - (learningRate * gradient));
         return (parameter + v, v);
     }
 
@@ -30,7 +30,7 @@ public static class MomentumUpdate
         public void Invoke<TV>(ref TV parameter, TV gradient, ref TV velocity, ref TV unused)
             where TV : struct, IVector<TV, T>
         {
-            velocity = (TV.Create(momentum) * velocity) - (TV.Create(learningRate) * gradient);
+            velocity = OptimizerConstants.FlushSubnormal<T, TV>((TV.Create(momentum) * velocity) - (TV.Create(learningRate) * gradient));
             parameter += velocity;
         }
     }

@@ -5,7 +5,8 @@ namespace Simd.Kernels;
 
 /// <summary>
 /// The book's Nesterov (common/optimizer.py, after arXiv:1212.0901), in its order:
-/// p += m·m·v; p −= (1 + m)·lr·g; v *= m; v −= lr·g.
+/// p += m·m·v; p −= (1 + m)·lr·g; v *= m; v −= lr·g (v flushed to 0 below the smallest normal:
+/// <see cref="OptimizerConstants.FlushSubnormal{T}"/>).
 /// </summary>
 public static class NesterovUpdate
 {
@@ -24,7 +25,7 @@ public static class NesterovUpdate
         T p = parameter + (momentumSquared * velocity);
         p -= onePlusMomentumTimesRate * gradient;
         T v = velocity * momentum;
-        v -= learningRate * gradient;
+        v = OptimizerConstants.FlushSubnormal(v - (learningRate * gradient));
         return (p, v);
     }
 
@@ -43,7 +44,7 @@ public static class NesterovUpdate
             parameter += TV.Create(momentumSquared) * velocity;
             parameter -= TV.Create(onePlusMomentumTimesRate) * gradient;
             velocity *= TV.Create(momentum);
-            velocity -= TV.Create(learningRate) * gradient;
+            velocity = OptimizerConstants.FlushSubnormal<T, TV>(velocity - (TV.Create(learningRate) * gradient));
         }
     }
 }

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 
 namespace Simd.Kernels;
 
-/// <summary>The book's RMSprop (common/optimizer.py): h *= d; h += (1 − d)·g·g; p −= lr·g / (√h + 1e-7).</summary>
+/// <summary>The book's RMSprop (common/optimizer.py): h *= d; h += (1 − d)·g·g; p −= lr·g / (√h + 1e-7) (h flushed to 0 below the smallest normal: <see cref="OptimizerConstants.FlushSubnormal{T}"/>).</summary>
 public static class RmsPropUpdate
 {
     /// <param name="oneMinusDecay">1 − d, rounded to T once (as numpy computes the scalar first).</param>
@@ -15,7 +15,7 @@ public static class RmsPropUpdate
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         T h = squares * decay;
-        h += oneMinusDecay * gradient * gradient;
+        h = OptimizerConstants.FlushSubnormal(h + (oneMinusDecay * gradient * gradient));
         return (parameter - (learningRate * gradient / (T.Sqrt(h) + OptimizerConstants.Epsilon<T>())), h);
     }
 
@@ -32,7 +32,7 @@ public static class RmsPropUpdate
             where TV : struct, IVector<TV, T>
         {
             squares *= TV.Create(decay);
-            squares += TV.Create(oneMinusDecay) * gradient * gradient;
+            squares = OptimizerConstants.FlushSubnormal<T, TV>(squares + (TV.Create(oneMinusDecay) * gradient * gradient));
             parameter -= TV.Create(learningRate) * gradient / (TV.Sqrt(squares) + TV.Create(OptimizerConstants.Epsilon<T>()));
         }
     }

@@ -66,6 +66,42 @@ public class OptimizerKernelTests
             (p, g, s1, s2) => AdamUpdate.Reference(p, g, s1, s2, 0.0003, 0.1, 0.001));
     }
 
+    /// <summary>
+    /// A state that decays below the smallest normal value (a weight whose gradient stays 0) becomes 0 on every path,
+    /// as in the reference: the velocity, h, m and v of weights whose gradient is 0 and whose state starts just above it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void States_falling_below_the_smallest_normal_become_zero(IsaPath isa)
+    {
+        const int Length = 37;
+        float smallest = OptimizerConstants.SmallestNormal<float>();
+        Assert.Equal(float.Epsilon * (1 << 23), smallest); // 2⁻¹²⁶: the subnormals' step times 2²³
+        float[] Just(float scale) => [.. Enumerable.Range(0, Length).Select(i => (i % 2 == 0 ? 1 : -1) * scale * smallest)];
+        float[] zeros = new float[Length], weights = Reference.Random<float>(Length, 7);
+
+        float[] velocity = Just(1.05f), p = [.. weights];
+        MomentumUpdate.Apply(isa, zeros, 0.01f, 0.9f, p, velocity);
+        Assert.All(velocity, v => Assert.Equal(0f, v));
+        Assert.Equal(weights, p);
+
+        velocity = Just(1.05f);
+        NesterovUpdate.Apply(isa, zeros, 0.01f, 0.9f, 0.81f, 0.019f, [.. weights], velocity);
+        Assert.All(velocity, v => Assert.Equal(0f, v));
+
+        float[] squares = [.. Just(1.005f).Select(MathF.Abs)];
+        RmsPropUpdate.Apply(isa, zeros, 0.01f, 0.99f, 0.01f, [.. weights], squares);
+        Assert.All(squares, h => Assert.Equal(0f, h));
+
+        float[] m = Just(1.05f), v = [.. Just(1.0005f).Select(MathF.Abs)];
+        p = [.. weights];
+        AdamUpdate.Apply(isa, zeros, 0.0003f, 0.1f, 0.001f, p, m, v);
+        Assert.All(m, x => Assert.Equal(0f, x));
+        Assert.All(v, x => Assert.Equal(0f, x));
+        Assert.Equal(weights, p);
+        Assert.Equal((0f, 0f, 0f), (AdamUpdate.Reference(0.5f, 0f, 1.05f * smallest, 0f, 0.0003f, 0.1f, 0.001f) is var r ? (r.Parameter - 0.5f, r.M, r.V) : default));
+    }
+
     [Fact]
     public void Adams_step_rate_is_the_books()
     {
