@@ -14,9 +14,13 @@ public static class OptimizerConstants
         => T.CreateTruncating(EpsilonValue);
 
     /// <summary>The smallest normal value of T (2⁻¹²⁶ in float32, 2⁻¹⁰²² in float64): below it lie the subnormals.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static T SmallestNormal<T>()
         where T : unmanaged, IFloatingPointIeee754<T>
-        => T.CreateTruncating(typeof(T) == typeof(float) ? Math.Pow(2, -126) : Math.Pow(2, -1022));
+        => T.CreateTruncating(typeof(T) == typeof(float) ? SmallestNormalSingle : SmallestNormalDouble); // constants: no pow per call
+
+    private const double SmallestNormalSingle = 1.1754943508222875e-38;  // 2⁻¹²⁶
+    private const double SmallestNormalDouble = 2.2250738585072014e-308; // 2⁻¹⁰²²
 
     /// <summary>
     /// 0 for a subnormal, else the value: what every optimizer does to the state it keeps (Adam's m and v, the
