@@ -31,10 +31,13 @@ internal static class GemmBlocking
     public const int DotColumns = 2;
 
     /// <summary>
-    /// The block of k a pass of the tiles covers when k is longer: 256 rows of a 100-wide B are 100 KB, which stay in
-    /// L2 while the row tiles of A go over them.
+    /// The most k a pass of the tiles covers when B is large (<see cref="DepthBlockMinBytes"/>): k is cut in even blocks
+    /// of at most this; 256 rows of a 100-wide B are 100 KB, which stay in L2 while the row tiles of A go over them.
     /// </summary>
     public const int DepthBlock = 256;
+
+    /// <summary>B [k, n] takes blocks of k only from this size on (bytes): half of a 2 MB L2. The book's 784 x 50 W1 (157 KB) does not.</summary>
+    public const long DepthBlockMinBytes = 1L << 20;
 
     /// <summary>
     /// Columns of C = A·Bᵀ per packed block of Bᵀ: a multiple of every path's lanes (so no block but the last has

@@ -35,15 +35,17 @@ internal static class GemmDriver
     {
         int lanes = TV.Lanes;
         int cols = n - (n % lanes);
-        if (k > GemmBlocking.DepthBlock && (init & TileInit.Accumulate) == 0)
+        if (k > GemmBlocking.DepthBlock && (long)k * n * Unsafe.SizeOf<T>() > GemmBlocking.DepthBlockMinBytes && (init & TileInit.Accumulate) == 0)
         {
-            // Blocks of k: each block's rows of B stay in cache while every row tile of A passes over them (the ch. 7
-            // network's 4320 x 100 W2 was read again from memory for each of the batch's 13 row tiles). C holds the
+            // Blocks of k when B is larger than L2: each block's rows of B stay in cache while every row tile of A
+            // passes over them (the ch. 7 network's 4320 x 100 W2 was read again from memory for each of the batch's 13
+            // row tiles; a B that fits, as the book's 784 x 50 W1, is better in one pass: blocks cost it 10%, measured). C holds the
             // sums between blocks and the next block continues them, so each element's chain of multiply-adds, and
             // its bits, are those of one pass; the bias comes after the last block, as after a single pass.
-            for (int p0 = 0; p0 < k; p0 += GemmBlocking.DepthBlock)
+            int blocks = (k + GemmBlocking.DepthBlock - 1) / GemmBlocking.DepthBlock, step = (k + blocks - 1) / blocks; // even blocks: no short last one
+            for (int p0 = 0; p0 < k; p0 += step)
             {
-                int depth = Math.Min(GemmBlocking.DepthBlock, k - p0);
+                int depth = Math.Min(step, k - p0);
                 TileInit blockInit = (p0 == 0 ? TileInit.None : TileInit.Continue) | (p0 + depth == k ? init & TileInit.Bias : TileInit.None);
                 Panels<T, TV>(ref Unsafe.Add(ref a, p0 * aK), aRow, aK, ref Unsafe.Add(ref b, p0 * ldb), ldb, ref bias, m, depth, cols, ref c, ldc, blockInit, maxRows, maxVectors);
             }

@@ -93,16 +93,17 @@ public class GemmTests
     }
 
     /// <summary>
-    /// A k longer than <see cref="GemmBlocking.DepthBlock"/> is multiplied in blocks that continue each element's chain
-    /// of multiply-adds through C: the same bits as one pass, which the accumulate form (never blocked, adding C = 0
-    /// after the products) still makes.
+    /// A B larger than <see cref="GemmBlocking.DepthBlockMinBytes"/> is multiplied in blocks of k that continue each
+    /// element's chain of multiply-adds through C: the same bits as one pass, which the accumulate form (never blocked,
+    /// adding C = 0 after the products) still makes. Each shape's B is over the threshold; the last has 20 blocks.
     /// </summary>
     [Theory]
     [MemberData(nameof(Paths))]
     public void Depth_blocks_give_the_bits_of_one_pass(IsaPath isa)
     {
-        foreach ((int m, int k, int n) in (ReadOnlySpan<(int, int, int)>)[(100, 4320, 100), (7, 300, 37), (9, 513, 16), (1, 257, 1), (17, 2 * GemmBlocking.DepthBlock, 48)])
+        foreach ((int m, int k, int n) in (ReadOnlySpan<(int, int, int)>)[(100, 4320, 100), (9, 2600, 101), (1, 5000, 60), (17, 20 * GemmBlocking.DepthBlock, 52)])
         {
+            Assert.True((long)k * n * sizeof(float) > GemmBlocking.DepthBlockMinBytes, $"({m}, {k}, {n}) is not blocked");
             float[] a = Reference.Random<float>(m * k, 1), b = Reference.Random<float>(k * n, 2), bias = Reference.Random<float>(n, 3);
             var blocked = new float[m * n];
             var onePass = new float[m * n];
