@@ -9,7 +9,8 @@ namespace Simd.Bench;
 /// <summary>
 /// The book's ch. 7 SimpleConvNet (conv30x5-relu-pool2-affine100-relu-affine10) as train_convnet.py runs it, float32
 /// on the widest ISA path, 1 and 2 threads: one training step at batch 100 (sampling, backprop, Adam lr 0.001) and
-/// the evaluation of 10,000 images. Synthetic images (random pixels): the time does not depend on the pixel values.
+/// the evaluation of 10,000 images. Synthetic images (random pixels): the time does not depend on the pixel values,
+/// and the steps are those of early training, before any optimizer state could decay to subnormals.
 /// </summary>
 [Config(typeof(KernelConfig))]
 public class ConvNetBenchmarks : IFlopBenchmark, IDisposable

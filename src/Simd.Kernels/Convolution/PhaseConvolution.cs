@@ -7,8 +7,8 @@ namespace Simd.Kernels;
 /// <summary>
 /// The two products of <see cref="PooledConvolution"/>, read straight from the pooling phases of one image (see
 /// <see cref="PooledColumns"/>): phases[o + q] for the row offset o = offsets[b·K + k] of window entry k in pooling
-/// block b, at pooled position q. A K x B·Q column matrix holds each input value up to B·FH·FW / ((S·(PH−1) + FH)·…)
-/// times (100 rows for the book's 5x5 kernel and 2x2 pool, where the phases have 36); reading the phases through the
+/// block b, at pooled position q. The pooled-order column matrix has K·B rows of Q (100 for the book's 5x5 kernel and
+/// 2x2 pool); they are copies of C·(S·(PH−1) + FH)·(S·(PW−1) + FW) phase rows (36). Reading the phases through the
 /// offsets makes the gather 2.8 times smaller and lets the forward product keep the whole pooling window in registers,
 /// so the convolution's output is never stored.
 /// <list type="bullet">

@@ -5,10 +5,11 @@ namespace Simd.Kernels;
 
 /// <summary>
 /// Convolution → ReLU → max pooling (window = stride, no padding: the book's ch. 7 and ch. 8 pooling) fused for one
-/// image. im2col orders the output positions by pooling window: block b = (dy, dx) of the window, then the pooled
-/// position q = (py, px), so column b·Q + q is conv position (py·PH + dy, px·PW + dx). Each filter's output row is
-/// then PH·PW contiguous blocks of Q, and bias, ReLU and the maximum are elementwise vector work over those blocks,
-/// the argmax a block number. Positions no pooling window covers (an odd last row or column) are never computed:
+/// image. The output positions are taken by pooling window: block b = (dy, dx) of the window, pooled position q =
+/// (py, px), conv position (py·PH + dy, px·PW + dx). Every column of that im2col is one row of the image's pooling
+/// phases (<see cref="PhaseMap"/>, found through <see cref="PhaseOffsets"/>), so the forward pass gathers the phases and
+/// computes each window's blocks in registers, taking bias, ReLU and the maximum there (<see cref="PhaseConvolution"/>);
+/// the argmax is a block number. Positions no pooling window covers (an odd last row or column) are never computed:
 /// nothing downstream reads them and their gradient is 0. Values match the unfused layers (the book's order, the
 /// first maximum on ties); a NaN is not propagated as numpy's max would (a diverged run stops on its loss anyway).
 /// </summary>
@@ -173,7 +174,7 @@ public static class PooledConvolution
         Span<T> argmax)             // [FN, Q]
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(plan);
+        CheckWeights(plan, weights, bias.Length);
         plan.Gather(isa, x, phases);
         PhaseConvolution.ForwardPooled(isa, phases[..plan.Length], plan.Offsets, weights, bias, plan.PooledPositions, pooled, argmax);
     }
@@ -199,7 +200,7 @@ public static class PooledConvolution
         bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(plan);
+        CheckWeights(plan, weights, dBias.Length);
         int filters = dBias.Length, q = plan.PooledPositions, blocks = plan.Blocks, columns = blocks * q, k = plan.Geometry.WindowLength;
         ShapeCheck.AtLeast(dz, (long)filters * columns, nameof(dz));
         for (int f = 0; f < filters; f++)
@@ -214,6 +215,16 @@ public static class PooledConvolution
         {
             GemmTN.Multiply(isa, weights, k, dz, k, filters, columns, dcol);
             Col2Im(dcol, plan.Map, plan.Geometry.InputLength, dx);
+        }
+    }
+
+    /// <summary>The plan is there and W is [FN, K] for its geometry.</summary>
+    private static void CheckWeights<T>(PooledColumns plan, ReadOnlySpan<T> weights, int filters)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (weights.Length != (long)filters * plan.Geometry.WindowLength)
+        {
+            throw new ArgumentException($"{weights.Length} weights for {filters} filters of {plan.Geometry.WindowLength} (the plan's C·FH·FW)", nameof(weights));
         }
     }
 

@@ -35,20 +35,29 @@ public static class GemmNN
         ref T b0 = ref MemoryMarshal.GetReference(b);
         ref T c0 = ref MemoryMarshal.GetReference(c);
         ref T bias0 = ref bias.IsEmpty ? ref Unsafe.NullRef<T>() : ref MemoryMarshal.GetReference(bias);
-        switch (Isa.Effective(isa))
+        if (!RunVectors(Isa.Effective(isa), ref a0, ref b0, ref bias0, m, k, n, ref c0, n, init))
+        {
+            Scalar(a, b, bias, m, k, n, c, accumulate);
+        }
+    }
+
+    /// <summary>C = A·B (+ C) (+ bias), A row-major [m, k], B [k, n], C rows <paramref name="ldc"/> apart, on a vector path; false on the scalar one.</summary>
+    private static bool RunVectors<T>(IsaPath path, ref T a0, ref T b0, ref T bias0, int m, int k, int n, ref T c0, int ldc, TileInit init)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (path)
         {
             case IsaPath.Vector512:
-                GemmDriver.Run<T, V512<T>>(ref a0, k, 1, ref b0, n, ref bias0, m, k, n, ref c0, n, init, GemmBlocking.Rows512, GemmBlocking.Vectors512);
-                break;
+                GemmDriver.Run<T, V512<T>>(ref a0, k, 1, ref b0, n, ref bias0, m, k, n, ref c0, ldc, init, GemmBlocking.Rows512, GemmBlocking.Vectors512);
+                return true;
             case IsaPath.Vector256:
-                GemmDriver.Run<T, V256<T>>(ref a0, k, 1, ref b0, n, ref bias0, m, k, n, ref c0, n, init, GemmBlocking.Rows256, GemmBlocking.Vectors256);
-                break;
+                GemmDriver.Run<T, V256<T>>(ref a0, k, 1, ref b0, n, ref bias0, m, k, n, ref c0, ldc, init, GemmBlocking.Rows256, GemmBlocking.Vectors256);
+                return true;
             case IsaPath.Vector128:
-                GemmDriver.Run<T, V128<T>>(ref a0, k, 1, ref b0, n, ref bias0, m, k, n, ref c0, n, init, GemmBlocking.Rows128, GemmBlocking.Vectors128);
-                break;
+                GemmDriver.Run<T, V128<T>>(ref a0, k, 1, ref b0, n, ref bias0, m, k, n, ref c0, ldc, init, GemmBlocking.Rows128, GemmBlocking.Vectors128);
+                return true;
             default:
-                Scalar(a, b, bias, m, k, n, c, accumulate);
-                break;
+                return false;
         }
     }
 
@@ -65,22 +74,9 @@ public static class GemmNN
         }
 
         TileInit init = accumulate ? TileInit.Accumulate : TileInit.None;
-        ref T a0 = ref MemoryMarshal.GetReference(a);
-        ref T b0 = ref MemoryMarshal.GetReference(b);
-        ref T c0 = ref MemoryMarshal.GetReference(c);
-        switch (path)
+        if (!RunVectors(path, ref MemoryMarshal.GetReference(a), ref MemoryMarshal.GetReference(b), ref Unsafe.NullRef<T>(), m, k, n, ref MemoryMarshal.GetReference(c), ldc, init))
         {
-            case IsaPath.Vector512:
-                GemmDriver.Run<T, V512<T>>(ref a0, k, 1, ref b0, n, ref Unsafe.NullRef<T>(), m, k, n, ref c0, ldc, init, GemmBlocking.Rows512, GemmBlocking.Vectors512);
-                break;
-            case IsaPath.Vector256:
-                GemmDriver.Run<T, V256<T>>(ref a0, k, 1, ref b0, n, ref Unsafe.NullRef<T>(), m, k, n, ref c0, ldc, init, GemmBlocking.Rows256, GemmBlocking.Vectors256);
-                break;
-            case IsaPath.Vector128:
-                GemmDriver.Run<T, V128<T>>(ref a0, k, 1, ref b0, n, ref Unsafe.NullRef<T>(), m, k, n, ref c0, ldc, init, GemmBlocking.Rows128, GemmBlocking.Vectors128);
-                break;
-            default:
-                throw new ArgumentException($"{path} is not a vector path", nameof(path));
+            throw new ArgumentException($"{path} is not a vector path", nameof(path));
         }
     }
 
