@@ -24,6 +24,15 @@ namespace Simd.Kernels;
 /// </summary>
 public static class PhaseConvolution
 {
+    /// <summary>Filters of a forward tile: 6 x 3 vectors on the 512-bit path (18 accumulators of 32 registers); 4 x 3 on the 16-register paths.</summary>
+    private const int ForwardFilters512 = 6, ForwardFilters = 4;
+
+    /// <summary>Filters of a weight-gradient tile: 4 x 5 window entries on the 512-bit path (20 accumulators); 2 x 5 on the 16-register paths.</summary>
+    private const int GradientFilters512 = 4, GradientFilters = 2;
+
+    /// <summary>Window entries of a weight-gradient tile: the book's 5x5 and 3x3 windows (25, 9) split into few tails.</summary>
+    private const int GradientEntries = 5;
+
     /// <summary>The forward pass: pooled and argmax [FN, Q] from the phases (see the class summary).</summary>
     public static void ForwardPooled<T>(
         IsaPath isa,
@@ -43,13 +52,13 @@ public static class PhaseConvolution
         switch (Isa.Effective(isa))
         {
             case IsaPath.Vector512 when q >= V512<T>.Lanes:
-                ForwardTiles<T, V512<T>>(phases, offsets, weights, bias, k, blocks, q, pooled, argmax, filterTile: 6);
+                ForwardTiles<T, V512<T>>(phases, offsets, weights, bias, k, blocks, q, pooled, argmax, filterTile: ForwardFilters512);
                 break;
             case IsaPath.Vector256 or IsaPath.Vector512 when q >= V256<T>.Lanes:
-                ForwardTiles<T, V256<T>>(phases, offsets, weights, bias, k, blocks, q, pooled, argmax, filterTile: 4);
+                ForwardTiles<T, V256<T>>(phases, offsets, weights, bias, k, blocks, q, pooled, argmax, filterTile: ForwardFilters);
                 break;
             case IsaPath.Vector128 or IsaPath.Vector256 or IsaPath.Vector512 when q >= V128<T>.Lanes:
-                ForwardTiles<T, V128<T>>(phases, offsets, weights, bias, k, blocks, q, pooled, argmax, filterTile: 4);
+                ForwardTiles<T, V128<T>>(phases, offsets, weights, bias, k, blocks, q, pooled, argmax, filterTile: ForwardFilters);
                 break;
             default:
                 ForwardPooledReference(phases, offsets, weights, bias, q, pooled, argmax);
@@ -104,13 +113,13 @@ public static class PhaseConvolution
         switch (Isa.Effective(isa))
         {
             case IsaPath.Vector512 when q >= V512<T>.Lanes:
-                GradientTiles<T, V512<T>>(dz, phases, offsets, k, blocks, q, filters, dWeights, accumulate, filterTile: 4);
+                GradientTiles<T, V512<T>>(dz, phases, offsets, k, blocks, q, filters, dWeights, accumulate, filterTile: GradientFilters512);
                 break;
             case IsaPath.Vector256 or IsaPath.Vector512 when q >= V256<T>.Lanes:
-                GradientTiles<T, V256<T>>(dz, phases, offsets, k, blocks, q, filters, dWeights, accumulate, filterTile: 2);
+                GradientTiles<T, V256<T>>(dz, phases, offsets, k, blocks, q, filters, dWeights, accumulate, filterTile: GradientFilters);
                 break;
             case IsaPath.Vector128 or IsaPath.Vector256 or IsaPath.Vector512 when q >= V128<T>.Lanes:
-                GradientTiles<T, V128<T>>(dz, phases, offsets, k, blocks, q, filters, dWeights, accumulate, filterTile: 2);
+                GradientTiles<T, V128<T>>(dz, phases, offsets, k, blocks, q, filters, dWeights, accumulate, filterTile: GradientFilters);
                 break;
             default:
                 WeightGradientReference(dz, phases, offsets, filters, q, dWeights, accumulate);
@@ -378,7 +387,6 @@ public static class PhaseConvolution
         where T : unmanaged, IFloatingPointIeee754<T>
         where TV : struct, IVector<TV, T>
     {
-        const int EntryTile = 5; // k entries a tile: the book's 5x5 and 3x3 windows (25, 9) split into few tails
         ref T d = ref MemoryMarshal.GetReference(dz);
         ref T s = ref MemoryMarshal.GetReference(phases);
         ref int o = ref MemoryMarshal.GetReference(offsets);
@@ -388,9 +396,9 @@ public static class PhaseConvolution
         {
             int rows = Math.Min(filterTile, filters - f);
             ref T df = ref Unsafe.Add(ref d, f * dzRow);
-            for (int p = 0; p < k; p += EntryTile)
+            for (int p = 0; p < k; p += GradientEntries)
             {
-                int entries = Math.Min(EntryTile, k - p);
+                int entries = Math.Min(GradientEntries, k - p);
                 ref T c = ref Unsafe.Add(ref dw, (f * k) + p);
                 ref int op = ref Unsafe.Add(ref o, p);
                 switch ((rows, entries))

@@ -9,8 +9,8 @@ namespace Simd.Kernels;
 /// <summary>
 /// The plan of one fused convolution-ReLU-pooling layer (<see cref="PooledConvolution"/>): its pooling phases — the
 /// input values every column of the pooled-order im2col reads, each once (<see cref="PooledConvolution.PhaseMap"/>) —
-/// as a map and as runs, where window entry k of pooling block b starts in them (<see cref="Offsets"/>), and the
-/// column map the input gradient scatters through (<see cref="Map"/>). Every phase row of PW' = OW / PW values (one
+/// as a map and as runs, and where window entry k of pooling block b starts in them (<see cref="Offsets"/>); the input
+/// gradient scatters back through both (<see cref="Scatter{T}"/>). Every phase row of PW' = OW / PW values (one
 /// channel, one (r, s), one pooled row py) reads one input row at a constant step PW·S between its padding on the
 /// left and on the right, so the gather is a strided copy: with the book's 2x2 pooling at stride 1 a step of 2, which
 /// the vector paths do as "the even lanes of two loads" (vpermt2ps; vshufps and vpermpd on AVX2) instead of indexed
@@ -25,7 +25,6 @@ public sealed class PooledColumns
         Geometry = g;
         Blocks = poolHeight * poolWidth;
         PooledPositions = PooledConvolution.PooledPositions(g, poolHeight, poolWidth);
-        Map = PooledConvolution.ColumnMap(g, poolHeight, poolWidth);
         PhaseMap = PooledConvolution.PhaseMap(g, poolHeight, poolWidth);
         Offsets = PooledConvolution.PhaseOffsets(g, poolHeight, poolWidth);
         RunLength = g.OutputWidth / poolWidth;
@@ -75,9 +74,6 @@ public sealed class PooledColumns
 
     /// <summary>Q: the pooled positions.</summary>
     public int PooledPositions { get; }
-
-    /// <summary>map[i]: the input index of pooled-order column entry i, or −1 in the padding; what the scatter of the input gradient follows.</summary>
-    public int[] Map { get; }
 
     /// <summary>map[i]: the input index of phase value i, or −1 in the padding; what <see cref="Gather{T}"/> reads.</summary>
     public int[] PhaseMap { get; }
@@ -143,6 +139,34 @@ public sealed class PooledColumns
             // vshufps takes lanes 0 and 2 of each 128-bit half of a, then of b: a0 a2 b0 b2 | a4 a6 b4 b6; vpermpd puts the 64-bit pairs in order.
             Vector256<float> shuffled = Avx.Shuffle(a, b, 0b10_00_10_00);
             Avx2.Permute4x64(shuffled.AsDouble(), 0b11_01_10_00).AsSingle().StoreUnsafe(ref to, (nuint)(8 * half));
+        }
+    }
+
+    /// <summary>
+    /// col2im of the pooled-order column matrix: dx [C, H, W] = Σ dcol[k, b·Q + q] into x's index of phase value
+    /// Offsets[b·K + k] + q (none in the padding), in the order (k, b, q) ascending.
+    /// </summary>
+    public void Scatter<T>(ReadOnlySpan<T> dcol, Span<T> dx)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int k = Geometry.WindowLength, q = PooledPositions;
+        ShapeCheck.AtLeast(dcol, (long)k * Blocks * q, nameof(dcol));
+        ShapeCheck.AtLeast(dx, Geometry.InputLength, nameof(dx));
+        dx[..Geometry.InputLength].Clear();
+        for (int p = 0, i = 0; p < k; p++)
+        {
+            for (int b = 0; b < Blocks; b++, i += q)
+            {
+                ReadOnlySpan<int> to = PhaseMap.AsSpan(Offsets[(b * k) + p], q);
+                ReadOnlySpan<T> from = dcol.Slice(i, q);
+                for (int j = 0; j < q; j++)
+                {
+                    if (to[j] >= 0)
+                    {
+                        dx[to[j]] += from[j];
+                    }
+                }
+            }
         }
     }
 }

@@ -19,44 +19,6 @@ public static class PooledConvolution
     public static int PooledPositions(in ConvolutionGeometry conv, int poolHeight, int poolWidth) =>
         (conv.OutputHeight / poolHeight) * (conv.OutputWidth / poolWidth);
 
-    /// <summary>
-    /// Where each entry of the pooled-order column matrix comes from: map[k·B·Q + b·Q + q] = the index in x [C, H, W]
-    /// of window row k = (c, fy, fx) at conv position (py·PH + dy, px·PW + dx), or −1 in the padding. Built once per
-    /// layer (a plan's work, not a step's); im2col gathers through it and col2im scatters back through it.
-    /// </summary>
-    public static int[] ColumnMap(in ConvolutionGeometry g, int poolHeight, int poolWidth)
-    {
-        int pooledWidth = g.OutputWidth / poolWidth, pooledHeight = g.OutputHeight / poolHeight;
-        var map = new int[g.WindowLength * poolHeight * poolWidth * pooledHeight * pooledWidth];
-        int column = 0;
-        for (int c = 0; c < g.Channels; c++)
-        {
-            for (int fy = 0; fy < g.WindowHeight; fy++)
-            {
-                for (int fx = 0; fx < g.WindowWidth; fx++)
-                {
-                    for (int dy = 0; dy < poolHeight; dy++)
-                    {
-                        for (int dx = 0; dx < poolWidth; dx++)
-                        {
-                            for (int py = 0; py < pooledHeight; py++)
-                            {
-                                int iy = (((py * poolHeight) + dy) * g.Stride) + fy - g.Pad;
-                                for (int px = 0; px < pooledWidth; px++)
-                                {
-                                    int ix = (((px * poolWidth) + dx) * g.Stride) + fx - g.Pad;
-                                    map[column++] = iy >= 0 && iy < g.Height && ix >= 0 && ix < g.Width ? (((c * g.Height) + iy) * g.Width) + ix : -1;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        return map;
-    }
-
     /// <summary>Rows and columns of one channel's pooling phases: R = S·(P − 1) + F along each axis.</summary>
     public static (int Rows, int Columns) PhaseSize(in ConvolutionGeometry g, int poolHeight, int poolWidth) =>
         ((g.Stride * (poolHeight - 1)) + g.WindowHeight, (g.Stride * (poolWidth - 1)) + g.WindowWidth);
@@ -65,7 +27,7 @@ public static class PooledConvolution
     /// Where each value of the pooling phases comes from: map[((c·RH + r)·RW + s)·Q + q] = the index in x [C, H, W] of
     /// (c, S·PH·py + r − P, S·PW·px + s − P) for q = (py, px), or −1 in the padding. Window entry (c, fy, fx) of block
     /// (dy, dx) at pooled position q reads phase row (c, S·dy + fy, S·dx + fx) (<see cref="PhaseOffsets"/>): every
-    /// column of the pooled-order im2col is one of these rows, and the rows are fewer (36 against 100 for the book's
+    /// row k·B + b of the pooled-order column matrix [K·B, Q] is one of these rows, and the rows are fewer (36 against 100 for the book's
     /// 5x5 window and 2x2 pool; 16 against 36 for a 3x3 window).
     /// </summary>
     public static int[] PhaseMap(in ConvolutionGeometry g, int poolHeight, int poolWidth)
@@ -125,7 +87,7 @@ public static class PooledConvolution
         return offsets;
     }
 
-    /// <summary>col[i] = x[map[i]], 0 where the map says padding: the pooled-order im2col.</summary>
+    /// <summary>col[i] = x[map[i]], 0 where the map says padding: a gather by map, the reference of <see cref="PooledColumns.Gather{T}"/>.</summary>
     public static void Im2Col<T>(ReadOnlySpan<T> x, ReadOnlySpan<int> map, Span<T> col)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -134,27 +96,6 @@ public static class PooledConvolution
         {
             int from = map[i];
             col[i] = from >= 0 ? x[from] : T.Zero;
-        }
-    }
-
-    /// <summary>col2im of <see cref="Im2Col{T}"/>: dx[map[i]] (+)= dcol[i], in the order i ascending.</summary>
-    public static void Col2Im<T>(ReadOnlySpan<T> dcol, ReadOnlySpan<int> map, int inputLength, Span<T> dx, bool accumulate = false)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        ShapeCheck.AtLeast(dcol, map.Length, nameof(dcol));
-        ShapeCheck.AtLeast(dx, inputLength, nameof(dx));
-        if (!accumulate)
-        {
-            dx[..inputLength].Clear();
-        }
-
-        for (int i = 0; i < map.Length; i++)
-        {
-            int to = map[i];
-            if (to >= 0)
-            {
-                dx[to] += dcol[i];
-            }
         }
     }
 
@@ -214,7 +155,7 @@ public static class PooledConvolution
         if (!dx.IsEmpty)
         {
             GemmTN.Multiply(isa, weights, k, dz, k, filters, columns, dcol);
-            Col2Im(dcol, plan.Map, plan.Geometry.InputLength, dx);
+            plan.Scatter(dcol, dx);
         }
     }
 
