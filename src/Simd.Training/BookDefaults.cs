@@ -33,12 +33,9 @@ public static class Tuning
     /// </summary>
     public const int EvaluationChunkRows = 128;
 
-    /// <summary>Work is split in whole multiples of this many rows: the widest GEMM tile's rows, so no split adds an edge tile.</summary>
-    public const int RowAlignment = 8;
-
     /// <summary>
     /// Rows of a weight matrix per block of the weight phase: each block's gradient, weight decay and
-    /// update are one worker's (a multiple of <see cref="RowAlignment"/>; the book's W1 is 25 blocks, enough
+    /// update are one worker's (a multiple of the 512-bit GEMM tile's 8 rows; the book's W1 is 25 blocks, enough
     /// for two or four workers to balance by claiming).
     /// </summary>
     public const int WeightBlockRows = 32;

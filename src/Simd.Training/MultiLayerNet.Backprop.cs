@@ -69,7 +69,7 @@ public sealed partial class MultiLayerNet<T>
     /// Backprop in phases of fixed blocks, each computed whole by the worker that claims it, so no element is written by
     /// two workers and each is computed in the same order whatever the thread count (see <see cref="Phases"/>):
     /// <list type="number">
-    /// <item>Rows: blocks of <see cref="Tuning.RowAlignment"/> images through the forward pass, the softmax gradient and
+    /// <item>Rows: blocks of <see cref="RowBlock"/> images through the forward pass, the softmax gradient and
     /// the backward pass — everything that is per image (a convolution also adds up its row block's weight gradients);</item>
     /// <item>Weights: every layer's weight blocks (rows of an Affine's W, a whole convolution's W, each b, each γ and β):
     /// their gradient, weight decay and update.</item>
@@ -121,7 +121,7 @@ public sealed partial class MultiLayerNet<T>
             _blocks = [.. _layers.SelectMany((layer, index) => layer.WeightBlocks(index)).OrderBy(block => block.Kind)];
             _phases = Phases(_layers);
             _decaySquares = new double[_blocks.Length];
-            int rowBlocks = (network.Workspace.MaxBatch + Tuning.RowAlignment - 1) / Tuning.RowAlignment;
+            int rowBlocks = (network.Workspace.MaxBatch + network.RowBlock - 1) / network.RowBlock;
             int widestNormalization = _layers.Where(l => l.Coupling == Coupling.PerFeature).Select(l => l.OutputLength).DefaultIfEmpty(0).Max();
             int featureBlocks = (widestNormalization + Tuning.FeatureBlock - 1) / Tuning.FeatureBlock;
             _claims = new BlockClaims(Math.Max(Math.Max(rowBlocks, featureBlocks), _blocks.Length));
@@ -157,7 +157,7 @@ public sealed partial class MultiLayerNet<T>
                 PhaseKind.Weights => _blocks.Length,
                 PhaseKind.ForwardFeatures or PhaseKind.BackwardFeatures =>
                     (_layers[_phase.Layer].OutputLength + Tuning.FeatureBlock - 1) / Tuning.FeatureBlock,
-                PhaseKind.Rows => (Batch + Tuning.RowAlignment - 1) / Tuning.RowAlignment,
+                PhaseKind.Rows => (Batch + _network.RowBlock - 1) / _network.RowBlock,
                 _ => throw new InvalidOperationException($"phase {_phase.Kind}"),
             };
             _claims.Begin(blocks);
@@ -308,7 +308,7 @@ public sealed partial class MultiLayerNet<T>
             {
                 Isa = net.Isa, Parameters = net.Parameters, Mode = PassMode.Training, Rows = rows, FirstRow = r0,
                 Saved = net.Workspace.Saved(layer).Slice(r0 * saved, rows * saved), Scratch = net.Workspace.WorkerLayerScratch(worker, layer),
-                Partials = net.Workspace.Partials(layer), DropoutKeys = net.DropoutKeysOf(layer),
+                Partials = net.Workspace.Partials(layer), RowBlock = net.RowBlock, DropoutKeys = net.DropoutKeysOf(layer),
             };
         }
 
@@ -317,8 +317,8 @@ public sealed partial class MultiLayerNet<T>
         {
             MultiLayerNet<T> net = _network;
             Workspace<T> ws = net.Workspace;
-            int r0 = block * Tuning.RowAlignment;
-            int rows = Math.Min(Batch, r0 + (blocks * Tuning.RowAlignment)) - r0;
+            int r0 = block * net.RowBlock;
+            int rows = Math.Min(Batch, r0 + (blocks * net.RowBlock)) - r0;
             for (int i = _phase.ForwardFrom; i < _phase.ForwardTo; i++)
             {
                 Layer<T> layer = _layers[i];
@@ -399,7 +399,7 @@ public sealed partial class MultiLayerNet<T>
                 Isa = net.Isa, Parameters = net.Parameters, Gradients = gradients, Batch = Batch,
                 Inputs = first.Kind == WeightBlockKind.Weights && layer.PartialLength == 0 ? NodeRows(layer.InputNode, 0, Batch, worker) : default,
                 OutputGradients = first.Kind == WeightBlockKind.ScaleShift ? default : ws.NodeGradients(layer.OutputNode).Rows(0, Batch).Flat(),
-                Partials = ws.Partials(first.Layer), RowBlocks = (Batch + Tuning.RowAlignment - 1) / Tuning.RowAlignment,
+                Partials = ws.Partials(first.Layer), RowBlocks = (Batch + net.RowBlock - 1) / net.RowBlock,
             };
             layer.WeightGradient(ref pass, first, last);
             if (first.Kind == WeightBlockKind.Weights && net.WeightDecayLambda != 0)

@@ -53,10 +53,11 @@ public sealed partial class MultiLayerNet<T> : IDisposable
         Activation = stack.Layers.FirstOrDefault(l => l.Kind is LayerKind.Relu or LayerKind.Sigmoid)?.Kind == LayerKind.Relu ? Activation.Relu : Activation.Sigmoid;
         DropoutRatio = stack.Layers.FirstOrDefault(l => l.Kind == LayerKind.Dropout)?.Ratio ?? 0;
         Isa = isa;
+        RowBlock = GemmNN.RowTile(isa);
         Init = init ?? WeightInit.Book;
         WeightDecayLambda = weightDecay;
         Seed = seed;
-        Workspace = new Workspace<T>(Plan.Needs, maxBatch, threads, Tuning.EvaluationChunkRows);
+        Workspace = new Workspace<T>(Plan.Needs, maxBatch, threads, Tuning.EvaluationChunkRows, RowBlock);
         foreach (BatchNormLayer<T> normalization in Plan.Layers.OfType<BatchNormLayer<T>>())
         {
             normalization.Bind(Workspace);
@@ -103,6 +104,13 @@ public sealed partial class MultiLayerNet<T> : IDisposable
 
     /// <summary>The kernel path every op of this network runs on.</summary>
     public IsaPath Isa { get; }
+
+    /// <summary>
+    /// Images per row block of a training step: the GEMM row tile of <see cref="Isa"/>'s path (8 on the 512-bit one), so
+    /// no block adds an edge tile. Fixed for the network, whatever the thread count; a convolution's weight gradient is
+    /// summed block by block, so its bits follow the path, as every kernel's do.
+    /// </summary>
+    public int RowBlock { get; }
 
     /// <summary>How the weights were initialized.</summary>
     public WeightInit Init { get; }

@@ -30,13 +30,14 @@ public sealed class Workspace<T>
     /// <summary>A workspace for a fully connected network of <paramref name="shape"/> (its activation and dropout take no buffers).</summary>
     public Workspace(NetworkShape shape, int maxBatch, int workerCount, int evaluationChunkRows)
         : this(WorkspaceNeeds.Of(shape.Stack ?? Layers.LayerStack.FullyConnected(shape.InputSize, shape.HiddenSizes, shape.OutputSize, Activation.Sigmoid, shape.BatchNorm)),
-            maxBatch, workerCount, evaluationChunkRows)
+            maxBatch, workerCount, evaluationChunkRows, rowBlock: 1)
     {
     }
 
     /// <exception cref="ArgumentException">The sizes are not positive, or the buffers would not fit in one
     /// array (<see cref="MaxElements"/>): checked before anything is allocated.</exception>
-    public Workspace(WorkspaceNeeds needs, int maxBatch, int workerCount, int evaluationChunkRows)
+    /// <param name="rowBlock">Images per row block of a training step (a layer's partial sums are kept per block).</param>
+    public Workspace(WorkspaceNeeds needs, int maxBatch, int workerCount, int evaluationChunkRows, int rowBlock)
     {
         ArgumentNullException.ThrowIfNull(needs);
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
@@ -44,7 +45,7 @@ public sealed class Workspace<T>
             throw new NotSupportedException($"element type {typeof(T).Name}: the kernels support float and double");
         }
 
-        _layout = Plan(needs, maxBatch, workerCount, evaluationChunkRows);
+        _layout = Plan(needs, maxBatch, workerCount, evaluationChunkRows, rowBlock);
         if (_layout.Length > MaxElements)
         {
             throw new ArgumentException(
@@ -95,10 +96,11 @@ public sealed class Workspace<T>
 
     /// <summary>
     /// The values the buffer of a workspace of these sizes holds, computed without allocating: what a
-    /// caller checks against <see cref="MaxElements"/> and the memory it has before building one.
+    /// caller checks against <see cref="MaxElements"/> and the memory it has before building one. Counted for row blocks
+    /// of one image, the most partial sums any ISA path keeps (for the book's convnet 270 KB more than the 512-bit path's).
     /// </summary>
     public static long RequiredElements(WorkspaceNeeds needs, int maxBatch, int workerCount, int evaluationChunkRows) =>
-        Plan(needs, maxBatch, workerCount, evaluationChunkRows).Length;
+        Plan(needs, maxBatch, workerCount, evaluationChunkRows, rowBlock: 1).Length;
 
     /// <summary>Bytes a workspace of these sizes holds: the buffer plus the small per-batch arrays.</summary>
     public static long RequiredBytes(WorkspaceNeeds needs, int maxBatch, int workerCount, int evaluationChunkRows) =>
@@ -170,8 +172,8 @@ public sealed class Workspace<T>
     /// <summary>Worker <paramref name="worker"/>'s scratch for layer <paramref name="layer"/> (column matrices of a convolution).</summary>
     public Span<T> WorkerLayerScratch(int worker, int layer) => View(_layout.Workers[worker].LayerScratch[layer]);
 
-    /// <summary>Batch normalization of hidden layer <paramref name="layer"/>: x̂ of the batch, [B, n].</summary>
-    public Span2D<T> Normalized(int layer) => View(_layout.Normalized[layer]).AsSpan2D(MaxBatch, Shape.OutputsOf(layer));
+    /// <summary>Batch normalization number <paramref name="layer"/> of the stack (its ordinal): x̂ of the batch, [B, n] for its n features.</summary>
+    public Span2D<T> Normalized(int layer) => View(_layout.Normalized[layer]).AsSpan2D(MaxBatch, (int)(_layout.Normalized[layer].Length / MaxBatch));
 
     /// <summary>Batch normalization: the batch's σ = √(var + 10e-7) per feature, [n].</summary>
     public Span<T> BatchStd(int layer) => View(_layout.BatchStd[layer]);
@@ -216,15 +218,16 @@ public sealed class Workspace<T>
     private Memory<T> MemoryView(Segment s) => _buffer.AsMemory(BaseOffset + (int)s.Offset, (int)s.Length);
 
     /// <summary>Where every view goes, in values from the aligned start; nothing allocated but this plan.</summary>
-    private static Layout Plan(WorkspaceNeeds needs, int maxBatch, int workerCount, int evaluationChunkRows)
+    private static Layout Plan(WorkspaceNeeds needs, int maxBatch, int workerCount, int evaluationChunkRows, int rowBlock)
     {
         ArgumentNullException.ThrowIfNull(needs);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(workerCount, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(evaluationChunkRows, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rowBlock, 1);
         long p = needs.Shape.ParameterCount, b = maxBatch, input = needs.Shape.InputSize, widest = needs.NodeLengths.Skip(1).DefaultIfEmpty(1).Max();
         long scratchRows = Math.Max(b, evaluationChunkRows);
-        long rowBlocks = (b + Tuning.RowAlignment - 1) / Tuning.RowAlignment;
+        long rowBlocks = (b + rowBlock - 1) / rowBlock;
         int layers = needs.SavedPerImage.Count;
         var layout = new Layout();
         layout.Parameters = layout.Take(p);          // [P]          W1 | b1 | W2 | b2 | ...

@@ -41,6 +41,18 @@ public static class GemmNN
         }
     }
 
+    /// <summary>
+    /// The rows of C one register tile of <paramref name="isa"/>'s path holds (GemmNN, GemmNT and GemmTN use the same
+    /// tiles): work split at multiples of it adds no edge tile. 1 on the scalar path, which has no tiles.
+    /// </summary>
+    public static int RowTile(IsaPath isa) => Isa.Effective(isa) switch
+    {
+        IsaPath.Vector512 => GemmBlocking.Rows512,
+        IsaPath.Vector256 => GemmBlocking.Rows256,
+        IsaPath.Vector128 => GemmBlocking.Rows128,
+        _ => 1,
+    };
+
     /// <summary>C = A·B (+ C) (+ bias), A row-major [m, k], B [k, n], C rows <paramref name="ldc"/> apart, on a vector path; false on the scalar one.</summary>
     private static bool RunVectors<T>(IsaPath path, ref T a0, ref T b0, ref T bias0, int m, int k, int n, ref T c0, int ldc, TileInit init)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -16,7 +16,7 @@ public sealed class ConvolutionLayer<T>(LayerSpec spec, TensorShape input, Tenso
     private int ColumnLength => WindowLength * Geometry.Positions; // [K, P]
 
     /// <summary>One image's column matrix, then its dcol: [2, K, P].</summary>
-    public override long WorkerScratchLength(int rows) => 2L * ColumnLength;
+    public override long WorkerScratchLength => 2L * ColumnLength;
 
     public override void Forward(ref RowsPass<T> pass, ReadOnlySpan<T> x, Span<T> y)
     {

@@ -49,8 +49,8 @@ public abstract class ConvolutionWeights<T> : Layer<T>
     /// </summary>
     protected Span<T> PartialOf(ref RowsPass<T> pass, int row, out bool accumulate)
     {
-        accumulate = row % Tuning.RowAlignment != 0;
-        return pass.Partials.Slice(row / Tuning.RowAlignment * PartialLength, PartialLength);
+        accumulate = row % pass.RowBlock != 0;
+        return pass.Partials.Slice(row / pass.RowBlock * PartialLength, PartialLength);
     }
 
     public override void Initialize(Span<T> parameters, ref Rng rng, WeightInit init) =>

@@ -54,6 +54,7 @@ public ref struct RowsPass<T>
     public Span<T> Saved { get; init; }                // [Rows, SavedPerImage]: what this layer keeps from forward to backward
     public Span<T> Scratch { get; init; }              // [WorkerScratchLength]: the worker's scratch for this layer
     public Span<T> Partials { get; init; }             // [row blocks, PartialLength]: per row block weight gradients (convolutions), or empty
+    public int RowBlock { get; init; }                 // images per row block (training)
     public (uint K0, uint K1) DropoutKeys { get; init; } // the masks' key for this layer and step
 }
 
@@ -102,8 +103,8 @@ public abstract class Layer<T>
     /// <summary>Values per image kept from forward to backward (argmax of a pooling).</summary>
     public virtual int SavedPerImage => 0;
 
-    /// <summary>Scratch a worker needs for this layer when a call holds at most <paramref name="rows"/> images.</summary>
-    public virtual long WorkerScratchLength(int rows) => 0;
+    /// <summary>Scratch a worker needs for this layer: one image's (the layers that take any run a call's images one at a time).</summary>
+    public virtual long WorkerScratchLength => 0;
 
     /// <summary>A row block's own weight gradients (dW then db), summed by the weights phase in block order; 0 when the weights phase computes them from the whole batch.</summary>
     public virtual int PartialLength => 0;

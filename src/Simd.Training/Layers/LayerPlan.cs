@@ -102,7 +102,7 @@ public sealed class LayerPlan<T>
             [.. layers.OfType<BatchNormLayer<T>>().Select(l => l.OutputLength)],
             [.. layers.Select(l => l.SavedPerImage)],
             [.. layers.Select(l => l.PartialLength)],
-            [.. layers.Select(l => l.WorkerScratchLength(Tuning.RowAlignment))]);
+            [.. layers.Select(l => l.WorkerScratchLength)]);
         return new LayerPlan<T>(stack, [.. layers], needs);
     }
 }

@@ -36,7 +36,7 @@ public sealed class PooledConvolutionLayer<T> : ConvolutionWeights<T>
     public override int SavedPerImage => OutputLength;
 
     /// <summary>One image's phases [phase rows, Q], dz [FN, B·Q], then dcol [K, B·Q] when it gives dx.</summary>
-    public override long WorkerScratchLength(int rows) => PhaseLength + ((long)Filters * Columns) + (NeedsInputGradient ? ColumnLength : 0);
+    public override long WorkerScratchLength => PhaseLength + ((long)Filters * Columns) + (NeedsInputGradient ? ColumnLength : 0);
 
     public override int ChoicesPerImage => OutputLength;
 
