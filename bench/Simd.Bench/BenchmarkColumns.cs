@@ -54,7 +54,7 @@ public sealed class FlopColumn : IColumn
     public string Legend => _kind switch
     {
         Kind.Gflops => "Floating-point operations per second from the mean time (a multiply-add counts 2)",
-        Kind.PathPeak => "GFLOP/s over the FMA peak of the cores used, on the same ISA path and precision, measured in this run (MachinePeak: 24 independent FMA chains per core)",
+        Kind.PathPeak => "GFLOP/s over the FMA peak of the cores used, on the same ISA path and precision, measured in this run with those cores busy at once (MachinePeak: 24 independent FMA chains per core)",
         _ => "GFLOP/s over the FMA peak of the cores used on the widest path this machine has, same precision",
     };
 
@@ -87,7 +87,7 @@ public sealed class FlopColumn : IColumn
         (IsaPath isa, bool isDouble, int cores) = benchmark.PathFor(benchmarkCase);
         isa = IsaJobs.Limit(benchmarkCase.Job, isa);
         IsaPath peakPath = _kind == Kind.PathPeak ? isa : Isa.Best;
-        double peak = cores * (isDouble ? MachinePeak.GigaflopsPerSecond<double>(peakPath) : MachinePeak.GigaflopsPerSecond<float>(peakPath));
+        double peak = isDouble ? MachinePeak.GigaflopsPerSecond<double>(peakPath, cores) : MachinePeak.GigaflopsPerSecond<float>(peakPath, cores);
         return (100 * gflops / peak).ToString("F0", CultureInfo.InvariantCulture) + "%";
     }
 }

@@ -18,7 +18,7 @@ internal static class MachinePeak
     /// <summary>Chains: 24 accumulators, as many as the 512-bit GEMM tile.</summary>
     public const int ChainCount = 24;
 
-    private static readonly Dictionary<(IsaPath, Type), double> Cache = [];
+    private static readonly Dictionary<(IsaPath, Type, int Cores), double> Cache = [];
 
     /// <summary>Floating-point operations of one <see cref="Chains{T, TV}"/> call.</summary>
     public static double FlopsPerCall<T>(IsaPath isa) => 2.0 * Steps * ChainCount * Lanes<T>(isa);
@@ -43,38 +43,90 @@ internal static class MachinePeak
         };
 
     /// <summary>
-    /// Peak GFLOP/s measured in this process (median of 7 runs of ~20 ms), cached per path and type:
-    /// what the "% of peak" columns divide by.
+    /// Peak GFLOP/s of <paramref name="cores"/> cores measured in this process (median of 7 samples of ~20 ms, every core
+    /// running the chains at once), cached per path, type and cores: what the "% of peak" columns divide by. The cores
+    /// are measured together, not one core times <paramref name="cores"/>: on a shared host two vCPUs may deliver far
+    /// less than twice one (this one gave 1.3x to 2x in one session).
     /// </summary>
-    public static double GigaflopsPerSecond<T>(IsaPath isa)
+    public static double GigaflopsPerSecond<T>(IsaPath isa, int cores = 1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         lock (Cache)
         {
-            if (Cache.TryGetValue((isa, typeof(T)), out double cached))
+            if (Cache.TryGetValue((isa, typeof(T), cores), out double cached))
             {
                 return cached;
             }
 
-            var samples = new double[7];
-            Run<T>(isa);
-            for (int s = 0; s < samples.Length; s++)
-            {
-                long start = Stopwatch.GetTimestamp();
-                int calls = 0;
-                do
-                {
-                    Run<T>(isa);
-                    calls++;
-                }
-                while (Stopwatch.GetElapsedTime(start).TotalMilliseconds < 20);
-
-                samples[s] = calls * FlopsPerCall<T>(isa) / Stopwatch.GetElapsedTime(start).TotalSeconds / 1e9;
-            }
-
-            Array.Sort(samples);
-            return Cache[(isa, typeof(T))] = samples[samples.Length / 2];
+            return Cache[(isa, typeof(T), cores)] = Measure<T>(isa, cores, samples: 7, sampleMilliseconds: 20);
         }
+    }
+
+    /// <summary>
+    /// The median of <paramref name="samples"/> fresh measurements, uncached: each runs the chains on
+    /// <paramref name="cores"/> threads at once for about <paramref name="sampleMilliseconds"/> and divides all their
+    /// operations by the wall time from the common start to the last thread's end.
+    /// </summary>
+    public static double Measure<T>(IsaPath isa, int cores, int samples, int sampleMilliseconds)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(cores, 1);
+        var results = new double[samples];
+        long[] calls = new long[cores];
+        using var start = new Barrier(cores + 1);
+        using var end = new Barrier(cores + 1);
+        bool stop = false;
+        long until = 0;
+        var threads = new Thread[cores];
+        for (int c = 0; c < cores; c++)
+        {
+            int core = c;
+            threads[c] = new Thread(() =>
+            {
+                Run<T>(isa);
+                while (true)
+                {
+                    start.SignalAndWait();
+                    if (Volatile.Read(ref stop))
+                    {
+                        return;
+                    }
+
+                    long n = 0;
+                    do
+                    {
+                        Run<T>(isa);
+                        n++;
+                    }
+                    while (Stopwatch.GetTimestamp() < Volatile.Read(ref until));
+
+                    calls[core] = n;
+                    end.SignalAndWait();
+                }
+            })
+            { IsBackground = true, Name = $"fma-peak-{c}" };
+            threads[c].Start();
+        }
+
+        for (int s = 0; s < samples; s++)
+        {
+            long begin = Stopwatch.GetTimestamp();
+            Volatile.Write(ref until, begin + (sampleMilliseconds * Stopwatch.Frequency / 1000));
+            start.SignalAndWait();
+            end.SignalAndWait();
+            double seconds = Stopwatch.GetElapsedTime(begin).TotalSeconds;
+            results[s] = calls.Sum() * FlopsPerCall<T>(isa) / seconds / 1e9;
+        }
+
+        Volatile.Write(ref stop, true);
+        start.SignalAndWait();
+        foreach (Thread thread in threads)
+        {
+            thread.Join();
+        }
+
+        Array.Sort(results);
+        return results[samples / 2];
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]

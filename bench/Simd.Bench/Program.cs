@@ -5,7 +5,8 @@ namespace Simd.Bench;
 public static class Program
 {
     /// <summary>
-    /// `--short` runs the headline cases in about a minute; `--isa-jobs` runs the selected benchmarks
+    /// `--short` runs the headline cases in about a minute; `--alternate` measures the peak and a network in turn
+    /// (<see cref="AlternatingMode"/>); `--isa-jobs` runs the selected benchmarks
     /// once per ISA the JIT is held to (<see cref="IsaJobs"/>); anything else goes to BenchmarkDotNet's
     /// switcher (--filter, --list, --job, --envVars ...).
     /// </summary>
@@ -14,6 +15,12 @@ public static class Program
         if (args.Length == 1 && args[0] == "--short")
         {
             ShortMode.Run();
+            return;
+        }
+
+        if (args.Length > 0 && args[0] == AlternatingMode.Option)
+        {
+            AlternatingMode.Run(args[1..]);
             return;
         }
 
