@@ -100,4 +100,19 @@ public sealed class Dataset<T>
 
         return (images, labels);
     }
+
+    /// <summary>A dataset of the images at <paramref name="indices"/>, in that order (their bytes copied).</summary>
+    public Dataset<T> Select(ReadOnlySpan<int> indices)
+    {
+        var pixels = new byte[indices.Length * Features];
+        var labels = new byte[indices.Length];
+        for (int i = 0; i < indices.Length; i++)
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)indices[i], (uint)Count, nameof(indices));
+            _pixels.AsSpan(indices[i] * Features, Features).CopyTo(pixels.AsSpan(i * Features));
+            labels[i] = _labels[indices[i]];
+        }
+
+        return FromBytes(pixels, labels, indices.Length, Features, ClassCount);
+    }
 }

@@ -4,9 +4,11 @@ namespace Simd.Kernels;
 
 /// <summary>
 /// The vector operations the kernels are written against, once, for every width: implemented by
-/// <see cref="V128{T}"/>, <see cref="V256{T}"/> and <see cref="V512{T}"/> (thin wrappers the JIT
-/// erases: the generated loops use the registers directly, with no spills — checked with
-/// DOTNET_JitDisasm). It is System.Runtime.Intrinsics' own ISimdVector idea, which .NET keeps internal.
+/// <see cref="V128{T}"/>, <see cref="V256{T}"/> and <see cref="V512{T}"/> (thin wrappers: the generated loops
+/// use the registers directly, with no spills — checked with DOTNET_JitDisasm). The JIT does add a register copy
+/// at many multiply-adds whose operand dies there (10 in the 24 of the 8x3 GEMM tile); a tile written on the raw
+/// Vector512 without them timed the same in the network's GEMMs (the CPU renames such copies away), so the
+/// wrappers stay. It is System.Runtime.Intrinsics' own ISimdVector idea, which .NET keeps internal.
 /// </summary>
 internal interface IVector<TSelf, T>
     where TSelf : struct, IVector<TSelf, T>
