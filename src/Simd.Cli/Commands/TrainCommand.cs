@@ -64,12 +64,11 @@ internal static class TrainCommand
                 throw new UsageException("--iters and --epochs both set the run's length; give one");
             }
 
-            int perEpoch = Math.Max(MnistFiles.TrainCount / Math.Max(parseResult.GetValue(batch), 1), 1);
+            // An epoch is the loaded training set's size / batch iterations (MNIST's 60,000 until the data is read: the
+            // bound is checked now with it, and again with the real count once loaded).
             int? epochCount = parseResult.GetValue(epochs) ?? (convolutional && !IsGiven(parseResult, iterations) ? ConvnetEpochs : null);
-            if (epochCount is < 1 || (long)(epochCount ?? 0) * perEpoch > int.MaxValue)
-            {
-                throw new UsageException($"--epochs must be at least 1 and at most {int.MaxValue / perEpoch} at this batch (got {epochCount})");
-            }
+            int perEpoch = Math.Max(MnistFiles.TrainCount / Math.Max(parseResult.GetValue(batch), 1), 1);
+            CheckEpochs(epochCount, perEpoch, "at this batch");
 
             var options = new TrainingOptions
             {
@@ -117,20 +116,16 @@ internal static class TrainCommand
                 Agree(parseResult, seed, options.Seed, saved.Seed);
                 Agree(parseResult, precision, chosen, savedPrecision);
                 Agree(parseResult, evalImages, options.EvaluationImages, saved.EvaluationImages);
-                // Epochs count in the checkpoint's batches.
-                int savedPerEpoch = Math.Max(MnistFiles.TrainCount / saved.BatchSize, 1);
-                int iterationsWanted = parseResult.GetValue(epochs) is int resumedEpochs
-                    ? (long)resumedEpochs * savedPerEpoch <= int.MaxValue
-                        ? resumedEpochs * savedPerEpoch
-                        : throw new UsageException($"--epochs must be at most {int.MaxValue / savedPerEpoch} at the checkpoint's batch of {saved.BatchSize} (got {resumedEpochs})")
-                    : IsGiven(parseResult, iterations) ? options.Iterations : saved.Iterations;
+                // Epochs count in the checkpoint's batches (of the data loaded below).
+                epochCount = parseResult.GetValue(epochs);
+                CheckEpochs(epochCount, Math.Max(MnistFiles.TrainCount / saved.BatchSize, 1), $"at the checkpoint's batch of {saved.BatchSize}");
+                int iterationsWanted = IsGiven(parseResult, iterations) ? options.Iterations : saved.Iterations;
                 options = saved with { Iterations = iterationsWanted, Threads = options.Threads };
                 spec = new NetworkSpec([.. options.HiddenSizes], options.Activation, options.Init, options.WeightDecay, options.Dropout, options.BatchNorm, options.Layers);
                 chosen = savedPrecision;
-                if (resumeFrom.Progress.Iteration >= options.Iterations)
+                if (epochCount is null)
                 {
-                    throw new UsageException(
-                        $"--resume {resumeFrom.Model.Path}: the run is at iteration {resumeFrom.Progress.Iteration} of {options.Iterations}: nothing left; give --iters above {resumeFrom.Progress.Iteration} to train further");
+                    CheckSomethingLeft(resumeFrom, options.Iterations);
                 }
             }
 
@@ -142,11 +137,41 @@ internal static class TrainCommand
             using TrainOutputs outputs = files.Prepare(parseResult, resumeFrom); // before the data: a path that cannot be written fails at once
             string? dataOption = parseResult.GetValue(data);
             MnistData mnist = DataAccess.Load(dataOption, error, cancellationToken);
+            if (epochCount is int wanted)
+            {
+                int loadedPerEpoch = options.IterationsPerEpoch(mnist.Train.Count);
+                CheckEpochs(wanted, loadedPerEpoch, $"at batch {options.BatchSize} on {mnist.Train.Count} training images");
+                options = options with { Iterations = wanted * loadedPerEpoch };
+                if (resumeFrom is not null)
+                {
+                    CheckSomethingLeft(resumeFrom, options.Iterations);
+                }
+            }
+
             output.WriteLine($"data: {DataAccess.Describe(dataOption, mnist)}");
             int code = PrecisionDispatch.Run(chosen, new Work(options, spec, mnist, path, outputs, output, error, cancellationToken));
             return Task.FromResult(code);
         });
         return command;
+    }
+
+    /// <summary>--epochs: at least 1, and few enough that the run's iterations (<paramref name="perEpoch"/> an epoch) fit in 32 bits.</summary>
+    private static void CheckEpochs(int? epochs, int perEpoch, string where)
+    {
+        if (epochs is < 1 || (long)(epochs ?? 0) * perEpoch > int.MaxValue)
+        {
+            throw new UsageException($"--epochs must be at least 1 and at most {int.MaxValue / perEpoch} {where} (got {epochs})");
+        }
+    }
+
+    /// <summary>A resumed run must have iterations left to train.</summary>
+    private static void CheckSomethingLeft(Checkpoint resumeFrom, int iterations)
+    {
+        if (resumeFrom.Progress.Iteration >= iterations)
+        {
+            throw new UsageException(
+                $"--resume {resumeFrom.Model.Path}: the run is at iteration {resumeFrom.Progress.Iteration} of {iterations}: nothing left; give --iters above {resumeFrom.Progress.Iteration} to train further");
+        }
     }
 
     /// <summary>train_convnet.py's max_epochs.</summary>

@@ -180,10 +180,13 @@ public sealed partial class LayerStack : IEquatable<LayerStack>
             return LayerSpec.Dropout(ratio);
         }
 
+        if (Training.Names.ActivationNamed(token) is { } activation)
+        {
+            return LayerSpec.Activation(activation); // an activation's token is its one name (Names)
+        }
+
         return token switch
         {
-            "relu" => LayerSpec.Activation(Activation.Relu),
-            "sigmoid" => LayerSpec.Activation(Activation.Sigmoid),
             "batchnorm" => LayerSpec.BatchNormalization,
             _ => throw new LayerSpecException(
                 $"'{Files.Printable.Value(token)}' is not a layer (conv<N>x<K>[s<S>][p<P>], pool<K>[s<S>], affine<N>, relu, sigmoid, batchnorm, dropout<R>)"),

@@ -9,6 +9,9 @@ public class ConvnetCommandTests
 {
     private static (int Code, string Output, string Error) Run(params string[] args) => CliRunner.Run([.. args, "--data", MnistFixture.Directory]);
 
+    /// <summary>On the first 2,000 and 500 images (<see cref="SmallMnist"/>): runs that check files and resumes, not accuracy.</summary>
+    private static (int Code, string Output, string Error) RunSmall(params string[] args) => CliRunner.Run([.. args, "--data", SmallMnist.Directory]);
+
     private static string BookFile(string relative) =>
         Path.GetFullPath(Path.Combine(RepositoryRoot.Path, "..", "shared", "reference", "deep-learning-from-scratch", relative));
 
@@ -48,14 +51,14 @@ public class ConvnetCommandTests
     {
         using var dir = new TempDirectory();
         string[] net = ["--layers", layers, "--batch", "20", "--seed", "7"];
-        Assert.Equal(0, Run(["train", .. net, "--iters", "40", "--save", dir.File("straight.npz")]).Code);
-        Assert.Equal(0, Run(["train", .. net, "--iters", "20", "--checkpoint", dir.File("ck")]).Code);
-        (int code, _, string error) = Run("train", "--resume", Path.Combine(dir.File("ck"), CheckpointFile.FileName), "--iters", "40", "--save", dir.File("resumed.npz"));
+        Assert.Equal(0, RunSmall(["train", .. net, "--iters", "40", "--save", dir.File("straight.npz")]).Code);
+        Assert.Equal(0, RunSmall(["train", .. net, "--iters", "20", "--checkpoint", dir.File("ck")]).Code);
+        (int code, _, string error) = RunSmall("train", "--resume", Path.Combine(dir.File("ck"), CheckpointFile.FileName), "--iters", "40", "--save", dir.File("resumed.npz"));
         Assert.True(code == 0, error);
         Assert.Equal(File.ReadAllBytes(dir.File("straight.npz")), File.ReadAllBytes(dir.File("resumed.npz")));
         Model model = ModelFile.Read(dir.File("straight.npz"));
         Assert.Equal(layers, model.StackWith(model.Activation ?? Simd.Training.Activation.Sigmoid).ToString());
-        Assert.Equal(0, Run("eval", "--model", dir.File("straight.npz")).Code);
+        Assert.Equal(0, RunSmall("eval", "--model", dir.File("straight.npz")).Code);
     }
 
     [Fact]
@@ -63,26 +66,40 @@ public class ConvnetCommandTests
     {
         using var dir = new TempDirectory();
         string[] net = ["--layers", "conv4x5-relu-pool2-affine20-relu-affine10", "--batch", "20", "--seed", "7"];
-        Assert.Equal(0, Run(["train", .. net, "--iters", "40", "--save", dir.File("straight.npz")]).Code);
-        Assert.Equal(0, Run(["train", .. net, "--iters", "20", "--checkpoint", dir.File("ck")]).Code);
-        (int code, _, string error) = Run("train", "--resume", Path.Combine(dir.File("ck"), CheckpointFile.FileName), "--iters", "40", "--save", dir.File("resumed.npz"));
+        Assert.Equal(0, RunSmall(["train", .. net, "--iters", "40", "--save", dir.File("straight.npz")]).Code);
+        Assert.Equal(0, RunSmall(["train", .. net, "--iters", "20", "--checkpoint", dir.File("ck")]).Code);
+        (int code, _, string error) = RunSmall("train", "--resume", Path.Combine(dir.File("ck"), CheckpointFile.FileName), "--iters", "40", "--save", dir.File("resumed.npz"));
         Assert.True(code == 0, error);
         Assert.Equal(File.ReadAllBytes(dir.File("straight.npz")), File.ReadAllBytes(dir.File("resumed.npz")));
 
-        // --epochs on a resumed run counts the checkpoint's batches (20 images: 3000 iterations an epoch).
-        (code, string resumed, error) = Run("train", "--resume", Path.Combine(dir.File("ck"), CheckpointFile.FileName), "--epochs", "1");
+        // --epochs on a resumed run counts the checkpoint's batches (2,000 images at 20: 100 iterations an epoch).
+        (code, string resumed, error) = RunSmall("train", "--resume", Path.Combine(dir.File("ck"), CheckpointFile.FileName), "--epochs", "1");
         Assert.True(code == 0, error);
-        Assert.Contains("final (iteration 2999)", resumed, StringComparison.Ordinal);
+        Assert.Contains("final (iteration 99)", resumed, StringComparison.Ordinal);
 
         Model model = ModelFile.Read(dir.File("straight.npz"));
         Assert.Equal("conv4x5-relu-pool2-affine20-relu-affine10", model.Stack?.ToString());
         Assert.Equal(["(4, 1, 5, 5)", "(4,)", "(576, 20)", "(20,)", "(20, 10)", "(10,)"], model.Parameters.Select(p => p.ShapeText));
-        (code, string output, error) = Run("eval", "--model", dir.File("straight.npz"));
+        (code, string output, error) = RunSmall("eval", "--model", dir.File("straight.npz"));
         Assert.True(code == 0, error);
         Assert.Contains("conv4x5-relu-pool2-affine20-relu-affine10", output, StringComparison.Ordinal);
-        (code, output, error) = Run("predict", "--model", dir.File("straight.npz"), "--index", "0");
+        (code, output, error) = RunSmall("predict", "--model", dir.File("straight.npz"), "--index", "0");
         Assert.True(code == 0, error);
         Assert.Contains("label 7", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>An epoch is the loaded training set's size over the batch: 2,000 images at 100 make 20 iterations (it counted 60,000 whatever --data held).</summary>
+    [Fact]
+    public void Epochs_count_the_training_images_the_data_holds()
+    {
+        (int code, string output, string error) = RunSmall("train", "--hidden", "4", "--epochs", "2");
+        Assert.True(code == 0, error);
+        Assert.Contains("40 iterations of batch 100", output, StringComparison.Ordinal);
+        Assert.Contains("final (iteration 39)", output, StringComparison.Ordinal);
+
+        (code, _, error) = RunSmall("train", "--hidden", "4", "--epochs", "2000000000");
+        Assert.Equal(ExitCodes.UsageError, code);
+        Assert.Equal("simd: --epochs must be at least 1 and at most 3579139 at this batch (got 2000000000)", error.TrimEnd()); // checked before the data, at 60,000
     }
 
     [Fact]
