@@ -41,9 +41,10 @@ internal static class GemmBlocking
 
     /// <summary>
     /// Columns of C = A·Bᵀ per packed block of Bᵀ: a multiple of every path's lanes (so no block but the last has
-    /// leftover columns); 256 columns of a 100-deep B are 100 KB, packed and multiplied while in L2.
+    /// leftover columns) and of every tile's width (48 floats on the 512-bit path: 256 columns ended each block with a
+    /// one-vector panel); 240 columns of a 100-deep B are 94 KB, packed and multiplied while in L2.
     /// </summary>
-    public const int TransposedColumns = 256;
+    public const int TransposedColumns = 240;
 
     /// <summary>
     /// From this many rows of a row-major A on, each tile prefetches the next tile's rows into L2 as it
