@@ -308,7 +308,7 @@ public sealed partial class MultiLayerNet<T>
             {
                 Isa = net.Isa, Parameters = net.Parameters, Mode = PassMode.Training, Rows = rows, FirstRow = r0,
                 Saved = net.Workspace.Saved(layer).Slice(r0 * saved, rows * saved), Scratch = net.Workspace.WorkerLayerScratch(worker, layer),
-                Partials = net.Workspace.Partials(layer), RowBlock = net.RowBlock, DropoutKeys = net.DropoutKeysOf(layer),
+                Partials = net.Workspace.Partials(layer), RowBlock = net.RowBlock, DropoutKeys = net.DropoutKeysOf(layer), KeepsChoices = true,
             };
         }
 

@@ -259,6 +259,7 @@ public sealed partial class MultiLayerNet<T> : IDisposable
             {
                 Isa = Isa, Parameters = parameters, Mode = mode, Rows = rows, FirstRow = mode == PassMode.Training ? 0 : -1,
                 Saved = Workspace.WorkerSaved(worker, i), Scratch = Workspace.WorkerLayerScratch(worker, i), DropoutKeys = DropoutKeysOf(i),
+                KeepsChoices = mode == PassMode.Training || !positive.IsEmpty,
             };
             layer.Forward(ref pass, input, values);
             input = values;

@@ -42,12 +42,16 @@ public static class PhaseConvolution
         ReadOnlySpan<T> bias,       // [FN]
         int q,
         Span<T> pooled,             // [FN, Q]
-        Span<T> argmax)             // [FN, Q]: the block number, as T
+        Span<T> argmax)             // [FN, Q]: the block number, as T; empty in inference (no backward pass to route)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int filters = bias.Length, k = Validate(phases, offsets, weights, filters, q);
         ShapeCheck.AtLeast(pooled, (long)filters * q, nameof(pooled));
-        ShapeCheck.AtLeast(argmax, (long)filters * q, nameof(argmax));
+        if (!argmax.IsEmpty)
+        {
+            ShapeCheck.AtLeast(argmax, (long)filters * q, nameof(argmax));
+        }
+
         int blocks = offsets.Length / k;
         switch (Isa.Effective(isa))
         {
@@ -66,7 +70,7 @@ public static class PhaseConvolution
         }
     }
 
-    /// <summary>The scalar reference of <see cref="ForwardPooled{T}"/>: each output alone, k in order, b in order.</summary>
+    /// <summary>The scalar reference of <see cref="ForwardPooled{T}"/>: each output alone, k in order, b in order (argmax may be empty).</summary>
     public static void ForwardPooledReference<T>(
         ReadOnlySpan<T> phases, ReadOnlySpan<int> offsets, ReadOnlySpan<T> weights, ReadOnlySpan<T> bias, int q, Span<T> pooled, Span<T> argmax)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -92,7 +96,11 @@ public static class PhaseConvolution
                     }
                 }
 
-                (pooled[(f * q) + i], argmax[(f * q) + i]) = (best, at);
+                pooled[(f * q) + i] = best;
+                if (!argmax.IsEmpty)
+                {
+                    argmax[(f * q) + i] = at;
+                }
             }
         }
     }
@@ -183,8 +191,25 @@ public static class PhaseConvolution
         ref T w = ref MemoryMarshal.GetReference(weights);
         ref T bi = ref MemoryMarshal.GetReference(bias);
         ref T pz = ref MemoryMarshal.GetReference(pooled);
-        ref T pa = ref MemoryMarshal.GetReference(argmax);
-        int lanes = TV.Lanes, filters = bias.Length;
+        int filters = bias.Length;
+        if (argmax.IsEmpty)
+        {
+            ForwardTiles<T, TV, C0>(ref s, ref o, ref w, ref bi, filters, k, blocks, q, ref pz, ref pz, filterTile);
+        }
+        else
+        {
+            ForwardTiles<T, TV, C1>(ref s, ref o, ref w, ref bi, filters, k, blocks, q, ref pz, ref MemoryMarshal.GetReference(argmax), filterTile);
+        }
+    }
+
+    /// <summary>The tiles of <see cref="ForwardPooled{T}"/>; TArgmax 0: no argmax kept (inference), 1: kept.</summary>
+    private static void ForwardTiles<T, TV, TArgmax>(
+        ref T s, ref int o, ref T w, ref T bi, int filters, int k, int blocks, int q, ref T pz, ref T pa, int filterTile)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : struct, IVector<TV, T>
+        where TArgmax : struct, IConstant
+    {
+        int lanes = TV.Lanes;
         for (int f = 0; f < filters; f += filterTile)
         {
             int count = Math.Min(filterTile, filters - f);
@@ -201,18 +226,18 @@ public static class PhaseConvolution
                 ref T si = ref Unsafe.Add(ref s, i);
                 switch ((count, vectors))
                 {
-                    case (6, 3): ForwardTile<T, TV, C6, C3>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
-                    case (6, _): ForwardTile<T, TV, C6, C1>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
-                    case (5, 3): ForwardTile<T, TV, C5, C3>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
-                    case (5, _): ForwardTile<T, TV, C5, C1>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
-                    case (4, 3): ForwardTile<T, TV, C4, C3>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
-                    case (4, _): ForwardTile<T, TV, C4, C1>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
-                    case (3, 3): ForwardTile<T, TV, C3, C3>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
-                    case (3, _): ForwardTile<T, TV, C3, C1>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
-                    case (2, 3): ForwardTile<T, TV, C2, C3>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
-                    case (2, _): ForwardTile<T, TV, C2, C1>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
-                    case (_, 3): ForwardTile<T, TV, C1, C3>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
-                    default: ForwardTile<T, TV, C1, C1>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
+                    case (6, 3): ForwardTile<T, TV, C6, C3, TArgmax>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
+                    case (6, _): ForwardTile<T, TV, C6, C1, TArgmax>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
+                    case (5, 3): ForwardTile<T, TV, C5, C3, TArgmax>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
+                    case (5, _): ForwardTile<T, TV, C5, C1, TArgmax>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
+                    case (4, 3): ForwardTile<T, TV, C4, C3, TArgmax>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
+                    case (4, _): ForwardTile<T, TV, C4, C1, TArgmax>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
+                    case (3, 3): ForwardTile<T, TV, C3, C3, TArgmax>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
+                    case (3, _): ForwardTile<T, TV, C3, C1, TArgmax>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
+                    case (2, 3): ForwardTile<T, TV, C2, C3, TArgmax>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
+                    case (2, _): ForwardTile<T, TV, C2, C1, TArgmax>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
+                    case (_, 3): ForwardTile<T, TV, C1, C3, TArgmax>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
+                    default: ForwardTile<T, TV, C1, C1, TArgmax>(ref si, ref o, ref wf, ref bf, k, blocks, q, ref ps, ref pa0); break;
                 }
 
                 i += vectors * lanes;
@@ -225,12 +250,13 @@ public static class PhaseConvolution
     /// the phases, TFilters broadcasts of W, TFilters·TVectors multiply-adds a step); then ReLU and the running maximum.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardTile<T, TV, TFilters, TVectors>(
+    private static void ForwardTile<T, TV, TFilters, TVectors, TArgmax>(
         ref T s, ref int offsets, ref T w, ref T bias, int k, int blocks, int q, ref T pooled, ref T argmax)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TV : struct, IVector<TV, T>
         where TFilters : struct, IConstant
         where TVectors : struct, IConstant
+        where TArgmax : struct, IConstant
     {
         nint l1 = TV.Lanes, l2 = 2 * TV.Lanes;
         nint w1 = k, w2 = 2 * k, w3 = 3 * k, w4 = 4 * k, w5 = 5 * k;
@@ -319,59 +345,72 @@ public static class PhaseConvolution
                 }
             }
 
-            Fold<T, TV, TVectors>(c00, c01, c02, b, ref pooled, ref argmax, 0, l1);
+            Fold<T, TV, TVectors, TArgmax>(c00, c01, c02, b, ref pooled, ref argmax, 0, l1);
             if (TFilters.Value > 1)
             {
-                Fold<T, TV, TVectors>(c10, c11, c12, b, ref pooled, ref argmax, q, l1);
+                Fold<T, TV, TVectors, TArgmax>(c10, c11, c12, b, ref pooled, ref argmax, q, l1);
             }
 
             if (TFilters.Value > 2)
             {
-                Fold<T, TV, TVectors>(c20, c21, c22, b, ref pooled, ref argmax, 2 * (nint)q, l1);
+                Fold<T, TV, TVectors, TArgmax>(c20, c21, c22, b, ref pooled, ref argmax, 2 * (nint)q, l1);
             }
 
             if (TFilters.Value > 3)
             {
-                Fold<T, TV, TVectors>(c30, c31, c32, b, ref pooled, ref argmax, 3 * (nint)q, l1);
+                Fold<T, TV, TVectors, TArgmax>(c30, c31, c32, b, ref pooled, ref argmax, 3 * (nint)q, l1);
             }
 
             if (TFilters.Value > 4)
             {
-                Fold<T, TV, TVectors>(c40, c41, c42, b, ref pooled, ref argmax, 4 * (nint)q, l1);
+                Fold<T, TV, TVectors, TArgmax>(c40, c41, c42, b, ref pooled, ref argmax, 4 * (nint)q, l1);
             }
 
             if (TFilters.Value > 5)
             {
-                Fold<T, TV, TVectors>(c50, c51, c52, b, ref pooled, ref argmax, 5 * (nint)q, l1);
+                Fold<T, TV, TVectors, TArgmax>(c50, c51, c52, b, ref pooled, ref argmax, 5 * (nint)q, l1);
             }
         }
     }
 
     /// <summary>One filter's vectors of block b into the running maximum at pooled + row (ReLU first; the first maximum on ties).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Fold<T, TV, TVectors>(TV z0, TV z1, TV z2, int b, ref T pooled, ref T argmax, nint row, nint lanes)
+    private static void Fold<T, TV, TVectors, TArgmax>(TV z0, TV z1, TV z2, int b, ref T pooled, ref T argmax, nint row, nint lanes)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TV : struct, IVector<TV, T>
         where TVectors : struct, IConstant
+        where TArgmax : struct, IConstant
     {
-        FoldOne<T, TV>(z0, b, ref pooled, ref argmax, row);
+        FoldOne<T, TV, TArgmax>(z0, b, ref pooled, ref argmax, row);
         if (TVectors.Value > 1)
         {
-            FoldOne<T, TV>(z1, b, ref pooled, ref argmax, row + lanes);
-            FoldOne<T, TV>(z2, b, ref pooled, ref argmax, row + (2 * lanes));
+            FoldOne<T, TV, TArgmax>(z1, b, ref pooled, ref argmax, row + lanes);
+            FoldOne<T, TV, TArgmax>(z2, b, ref pooled, ref argmax, row + (2 * lanes));
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FoldOne<T, TV>(TV z, int b, ref T pooled, ref T argmax, nint at)
+    private static void FoldOne<T, TV, TArgmax>(TV z, int b, ref T pooled, ref T argmax, nint at)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TV : struct, IVector<TV, T>
+        where TArgmax : struct, IConstant
     {
         TV value = TV.Max(z, TV.Zero);
         if (b == 0)
         {
             TV.Store(value, ref pooled, at);
-            TV.Store(TV.Zero, ref argmax, at);
+            if (TArgmax.Value != 0)
+            {
+                TV.Store(TV.Zero, ref argmax, at);
+            }
+
+            return;
+        }
+
+        if (TArgmax.Value == 0)
+        {
+            // Inference: the maximum alone (the same value as with the argmax: the larger of two, or either when equal).
+            TV.Store(TV.Max(TV.Load(ref pooled, at), value), ref pooled, at);
             return;
         }
 

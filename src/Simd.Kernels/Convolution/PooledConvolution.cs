@@ -112,7 +112,7 @@ public static class PooledConvolution
         PooledColumns plan,         // the plan of this layer's geometry and pooling
         Span<T> phases,             // [phase rows, Q] scratch, kept for the backward pass
         Span<T> pooled,             // [FN, Q]
-        Span<T> argmax)             // [FN, Q]
+        Span<T> argmax)             // [FN, Q], or empty: not kept (inference)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckWeights(plan, weights, bias.Length);

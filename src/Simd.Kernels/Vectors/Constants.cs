@@ -9,6 +9,11 @@ internal interface IConstant
     static abstract int Value { get; }
 }
 
+internal readonly struct C0 : IConstant
+{
+    public static int Value => 0;
+}
+
 internal readonly struct C1 : IConstant
 {
     public static int Value => 1;

@@ -52,6 +52,7 @@ public ref struct RowsPass<T>
     public int Rows { get; init; }
     public int FirstRow { get; init; }                 // the batch row of the first image (training), -1 in inference
     public Span<T> Saved { get; init; }                // [Rows, SavedPerImage]: what this layer keeps from forward to backward
+    public bool KeepsChoices { get; init; }            // a layer that may skip what it saves (a pooled convolution's argmax) must keep it: training, or a gradient check's kinks
     public Span<T> Scratch { get; init; }              // [WorkerScratchLength]: the worker's scratch for this layer
     public Span<T> Partials { get; init; }             // [row blocks, PartialLength]: per row block weight gradients (convolutions), or empty
     public int RowBlock { get; init; }                 // images per row block (training)

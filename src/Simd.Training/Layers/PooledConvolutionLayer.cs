@@ -54,8 +54,9 @@ public sealed class PooledConvolutionLayer<T> : ConvolutionWeights<T>
         Span<T> phases = pass.Scratch[..PhaseLength];
         for (int r = 0; r < pass.Rows; r++)
         {
+            // Evaluation keeps no argmax: nothing will route a gradient back (the maximum's value is the same).
             PooledConvolution.Forward(pass.Isa, x.Slice(r * InputLength, InputLength), weights, bias, _columns, phases,
-                y.Slice(r * OutputLength, OutputLength), pass.Saved.Slice(r * OutputLength, OutputLength));
+                y.Slice(r * OutputLength, OutputLength), pass.KeepsChoices ? pass.Saved.Slice(r * OutputLength, OutputLength) : default);
         }
     }
 

@@ -50,6 +50,13 @@ public class PhaseConvolutionTests
             string where = $"{path} {typeof(T).Name} filters {filters} k {k} blocks {blocks} q {q}";
             Assert.True(pooledExpected.AsSpan().SequenceEqual(pooled), where + ": pooled");
             Assert.True(argmaxExpected.AsSpan().SequenceEqual(argmax), where + ": argmax");
+
+            // Inference keeps no argmax: the same maxima (the tiles fold with a plain maximum then).
+            T[] pooledAlone = Filled<T>(filters * q), referenceAlone = Filled<T>(filters * q);
+            PhaseConvolution.ForwardPooled<T>(path, phases, offsets, weights, bias, q, pooledAlone, []);
+            PhaseConvolution.ForwardPooledReference<T>(phases, offsets, weights, bias, q, referenceAlone, []);
+            Assert.True(pooledExpected.AsSpan().SequenceEqual(pooledAlone), where + ": pooled without argmax");
+            Assert.True(pooledExpected.AsSpan().SequenceEqual(referenceAlone), where + ": the reference without argmax");
         }
     }
 
