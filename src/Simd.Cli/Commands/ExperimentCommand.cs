@@ -310,8 +310,7 @@ internal static class ExperimentCommand
     private sealed class Context(
         string name, string directory, bool quick, ulong seed, IsaPath isa, int threads, MnistData mnist, TextWriter writer, CancellationToken cancellationToken)
     {
-        private readonly Dataset<float> _train = DataAccess.ToDataset<float>(mnist.Train);
-        private readonly Dataset<float> _test = DataAccess.ToDataset<float>(mnist.Test);
+        private Dataset<float>? _train, _test; // made at the first runs (the activations experiment trains none)
 
         public string Directory => directory;
 
@@ -334,6 +333,8 @@ internal static class ExperimentCommand
         /// </summary>
         public List<ExperimentRecord> TrainAll(IReadOnlyList<ExperimentRun> runs)
         {
+            _train ??= DataAccess.ToDataset<float>(mnist.Train);
+            _test ??= DataAccess.ToDataset<float>(mnist.Test);
             List<ExperimentRecord> records = ExperimentRunner.TrainAll(runs, _train, _test, isa, threads,
                 run => new MetricsWriter(Path.Combine(directory, $"{name}-{FileName(run.Label)}.csv")), cancellationToken);
             foreach (ExperimentRecord record in records.Where(r => !r.Run.Quiet || r.Diverged))
