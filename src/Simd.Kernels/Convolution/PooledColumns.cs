@@ -20,6 +20,12 @@ public sealed class PooledColumns
 {
     private readonly int[] _runs; // [rows, 3]: source of px = 0 (may lie in the padding), first and end px inside
 
+    // The 512-bit float gather by input row, when every run is whole (no padding), takes every other value (step 2)
+    // and an input row is 17 to 32 values: each row is loaded once (two vectors) for all the runs that read it (18
+    // for the book's layer, against two loads each).
+    private readonly int[] _rowGroups = [];   // [groups, 3]: the row's first input index, its first target, its target count
+    private readonly int[] _rowTargets = [];  // [runs, 2]: the run's first column in its row, where it goes in the phases
+
     public PooledColumns(in ConvolutionGeometry g, int poolHeight, int poolWidth)
     {
         Geometry = g;
@@ -65,7 +71,30 @@ public sealed class PooledColumns
 
             (_runs[3 * r], _runs[(3 * r) + 1], _runs[(3 * r) + 2]) = (source, first, end);
         }
+
+        int width = g.Width;
+        bool whole = rows > 0 && Enumerable.Range(0, rows).All(r => _runs[(3 * r) + 1] == 0 && _runs[(3 * r) + 2] == RunLength);
+        if (whole && Step == 2 && RunLength <= RowRunLanes && width > RowRunLanes && width <= 2 * RowRunLanes)
+        {
+            // Runs grouped by the input row they read, rows in input order and runs in phase order within a row.
+            var byRow = Enumerable.Range(0, rows).GroupBy(r => _runs[3 * r] / width).OrderBy(group => group.Key).ToArray();
+            _rowGroups = new int[3 * byRow.Length];
+            _rowTargets = new int[2 * rows];
+            int t = 0;
+            for (int i = 0; i < byRow.Length; i++)
+            {
+                (_rowGroups[3 * i], _rowGroups[(3 * i) + 1], _rowGroups[(3 * i) + 2]) = (byRow[i].Key * width, t, byRow[i].Count());
+                foreach (int r in byRow[i])
+                {
+                    (_rowTargets[2 * t], _rowTargets[(2 * t) + 1]) = (_runs[3 * r] % width, r * RunLength);
+                    t++;
+                }
+            }
+        }
     }
+
+    /// <summary>Lanes of a 512-bit float vector: the longest run, and half the widest row, the row gather takes.</summary>
+    private const int RowRunLanes = 16;
 
     public ConvolutionGeometry Geometry { get; }
 
@@ -96,6 +125,13 @@ public sealed class PooledColumns
     {
         ShapeCheck.AtLeast(phases, Length, nameof(phases));
         IsaPath path = Isa.Effective(isa);
+        if (typeof(T) == typeof(float) && path == IsaPath.Vector512 && Avx512F.IsSupported && _rowGroups.Length > 0)
+        {
+            ShapeCheck.AtLeast(x, Geometry.InputLength, nameof(x));
+            GatherRows(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(phases));
+            return;
+        }
+
         bool evens = typeof(T) == typeof(float) && Step == 2 && RunLength <= 16
             && ((path == IsaPath.Vector512 && Avx512F.IsSupported) || (path >= IsaPath.Vector256 && Avx2.IsSupported));
         int width = RunLength;
@@ -119,6 +155,33 @@ public sealed class PooledColumns
             }
 
             run[end..].Clear();
+        }
+    }
+
+    /// <summary>
+    /// The row gather (see <see cref="_rowGroups"/>): an input row's values [0, W) in two vectors (the second a masked
+    /// load, so nothing past the row is read), then each of its runs, phases[o + px] = row[x0 + 2·px], as one vpermt2ps
+    /// and a masked store of RunLength lanes (runs do not overlap, whatever order they are written in).
+    /// </summary>
+    private unsafe void GatherRows(ReadOnlySpan<float> x, Span<float> phases)
+    {
+        int width = Geometry.Width, length = RunLength;
+        Vector512<float> store = Vector512.LessThan(Vector512<float>.Indices, Vector512.Create((float)length));
+        Vector512<float> rest = Vector512.LessThan(Vector512<float>.Indices, Vector512.Create((float)(width - RowRunLanes)));
+        Vector512<int> steps = Vector512<int>.Indices * 2;
+        fixed (float* from = x, to = phases)
+        {
+            for (int g = 0; g < _rowGroups.Length; g += 3)
+            {
+                float* row = from + _rowGroups[g];
+                Vector512<float> low = Vector512.Load(row), high = Avx512F.MaskLoad(row + RowRunLanes, rest, Vector512<float>.Zero);
+                for (int t = _rowGroups[g + 1], end = t + _rowGroups[g + 2]; t < end; t++)
+                {
+                    // Indices 0-31 pick from low:high; a lane past the run may pick beyond the row's values: not stored.
+                    Vector512<int> pick = steps + Vector512.Create(_rowTargets[2 * t]);
+                    Avx512F.MaskStore(to + _rowTargets[(2 * t) + 1], store, Avx512F.PermuteVar16x32x2(low, pick, high));
+                }
+            }
         }
     }
 
