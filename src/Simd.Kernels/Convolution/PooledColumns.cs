@@ -14,7 +14,8 @@ namespace Simd.Kernels;
 /// channel, one (r, s), one pooled row py) reads one input row at a constant step PW·S between its padding on the
 /// left and on the right, so the gather is a strided copy: with the book's 2x2 pooling at stride 1 a step of 2, which
 /// the vector paths do as "the even lanes of two loads" (vpermt2ps; vshufps and vpermpd on AVX2) instead of indexed
-/// loads and branches (a quarter of the ch. 7 step's time when it gathered the whole column matrix, measured).
+/// loads and branches (a quarter of the ch. 7 step's time when it gathered the whole column matrix, measured). On the
+/// 512-bit path a row of 17 to 32 values is loaded once for all the runs that read it (<see cref="GatherRows"/>).
 /// </summary>
 public sealed class PooledColumns
 {
