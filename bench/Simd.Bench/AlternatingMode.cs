@@ -20,12 +20,18 @@ internal static class AlternatingMode
     public const string Option = "--alternate";
     private const int Batch = BookDefaults.BatchSize, TestImages = 10_000, StepsPerRound = 60, WarmupSteps = 20;
 
-    public static void Run(string[] args)
+    /// <summary>Runs it; returns the process exit code (64 for arguments it cannot take, with one line saying why).</summary>
+    public static int Run(string[] args)
     {
         string network = args.Length > 0 ? args[0] : "simple-convnet";
-        int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
-        int rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 9;
-        LayerStack stack = LayerStack.Named(network) ?? throw new ArgumentException($"no network named '{network}'");
+        int threads = 2, rounds = 9;
+        if (args.Length > 3 || (args.Length > 1 && !TryPositive(args[1], 1024, out threads)) || (args.Length > 2 && !TryPositive(args[2], 1000, out rounds))
+            || LayerStack.Named(network) is not { } stack)
+        {
+            Console.Error.WriteLine($"usage: {Option} [NETWORK [THREADS [ROUNDS]]]: a network --net names (simple-convnet, two-layer), 1-1024 threads, 1-1000 rounds (got '{string.Join(' ', args)}')");
+            return 64;
+        }
+
         Dataset<float> test = TrainingBenchmarks.Synthetic<float>(TestImages, seed: 2);
         var options = new TrainingOptions
         {
@@ -73,7 +79,11 @@ internal static class AlternatingMode
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"median {Median(peaks),12:F1}  {Median(steps) * 1e3,8:F3}  {stepFlops / Median(steps) / 1e9,7:F1}  {100 * Median(stepShares),5:F0}%  {Median(evals),7:F3}  {evalFlops / Median(evals) / 1e9,7:F1}  {100 * Median(evalShares),5:F0}%"));
         Console.WriteLine("(% peak of the median row: the median of the rounds' own ratios)");
+        return 0;
     }
+
+    private static bool TryPositive(string text, int most, out int value) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= 1 && value <= most;
 
     private static double Median(List<double> values)
     {

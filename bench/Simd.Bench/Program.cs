@@ -20,7 +20,7 @@ public static class Program
 
         if (args.Length > 0 && args[0] == AlternatingMode.Option)
         {
-            AlternatingMode.Run(args[1..]);
+            Environment.ExitCode = AlternatingMode.Run(args[1..]);
             return;
         }
 
