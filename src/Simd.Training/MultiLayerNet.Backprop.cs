@@ -121,7 +121,7 @@ public sealed partial class MultiLayerNet<T>
             _blocks = [.. _layers.SelectMany((layer, index) => layer.WeightBlocks(index)).OrderBy(block => block.Kind)];
             _phases = Phases(_layers);
             _decaySquares = new double[_blocks.Length];
-            int rowBlocks = (network.Workspace.MaxBatch + network.RowBlock - 1) / network.RowBlock;
+            int rowBlocks = network.RowBlocks(network.Workspace.MaxBatch);
             int widestNormalization = _layers.Where(l => l.Coupling == Coupling.PerFeature).Select(l => l.OutputLength).DefaultIfEmpty(0).Max();
             int featureBlocks = (widestNormalization + Tuning.FeatureBlock - 1) / Tuning.FeatureBlock;
             _claims = new BlockClaims(Math.Max(Math.Max(rowBlocks, featureBlocks), _blocks.Length));
@@ -157,7 +157,7 @@ public sealed partial class MultiLayerNet<T>
                 PhaseKind.Weights => _blocks.Length,
                 PhaseKind.ForwardFeatures or PhaseKind.BackwardFeatures =>
                     (_layers[_phase.Layer].OutputLength + Tuning.FeatureBlock - 1) / Tuning.FeatureBlock,
-                PhaseKind.Rows => (Batch + _network.RowBlock - 1) / _network.RowBlock,
+                PhaseKind.Rows => _network.RowBlocks(Batch),
                 _ => throw new InvalidOperationException($"phase {_phase.Kind}"),
             };
             _claims.Begin(blocks);
@@ -399,7 +399,7 @@ public sealed partial class MultiLayerNet<T>
                 Isa = net.Isa, Parameters = net.Parameters, Gradients = gradients, Batch = Batch,
                 Inputs = first.Kind == WeightBlockKind.Weights && layer.PartialLength == 0 ? NodeRows(layer.InputNode, 0, Batch, worker) : default,
                 OutputGradients = first.Kind == WeightBlockKind.ScaleShift ? default : ws.NodeGradients(layer.OutputNode).Rows(0, Batch).Flat(),
-                Partials = ws.Partials(first.Layer), RowBlocks = (Batch + net.RowBlock - 1) / net.RowBlock,
+                Partials = ws.Partials(first.Layer), RowBlocks = net.RowBlocks(Batch),
             };
             layer.WeightGradient(ref pass, first, last);
             if (first.Kind == WeightBlockKind.Weights && net.WeightDecayLambda != 0)

@@ -112,6 +112,9 @@ public sealed partial class MultiLayerNet<T> : IDisposable
     /// </summary>
     public int RowBlock { get; }
 
+    /// <summary>The row blocks of a batch of <paramref name="batch"/> images (the last may be short).</summary>
+    public int RowBlocks(int batch) => (batch + RowBlock - 1) / RowBlock;
+
     /// <summary>How the weights were initialized.</summary>
     public WeightInit Init { get; }
 
