@@ -28,7 +28,7 @@ internal sealed record NetworkSpec(int[] Hidden, Activation Activation, WeightIn
 }
 
 /// <summary>
-/// --net and --layers: a network by name (two-layer, simple-convnet) or as a stack of the book's layers; shared by the
+/// --net and --layers: a network by name (two-layer, simple-convnet, deep-convnet) or as a stack of the book's layers; shared by the
 /// commands that build a network and those that read one (a file without its layers, as the book's np.savez and pickles).
 /// </summary>
 internal sealed class LayerOptions
@@ -36,7 +36,8 @@ internal sealed class LayerOptions
     public Option<string?> Net { get; } = CommonOptions.Check(
         new Option<string?>("--net")
         {
-            Description = "A network of the book's: two-layer (ch. 4's 784-50-10, the default) or simple-convnet (ch. 7: conv30x5-relu-pool2-affine100-relu-affine10).",
+            Description = "A network of the book's: two-layer (ch. 4's 784-50-10, the default), simple-convnet (ch. 7: conv30x5-relu-pool2-affine100-relu-affine10) " +
+                "or deep-convnet (ch. 8: six 3x3 convolutions 16-16-32-32-64-64 with ReLU, a 2x2 pooling after every second, affine50-relu-dropout0.5-affine10-dropout0.5; He initial weights).",
             HelpName = string.Join("|", LayerStack.Names),
         },
         value => value is null || LayerStack.Named(value) is not null ? null : $"--net must be one of {string.Join(", ", LayerStack.Names)} (got '{value}')");
@@ -118,10 +119,15 @@ internal sealed class NetworkOptions
             }
         }
 
+        // A named network starts from the book's initial weights for it (He's for deep-convnet) unless --init says otherwise.
+        string? net = parseResult.GetValue(Stack.Net);
+        WeightInit init = parseResult.GetResult(Init) is System.CommandLine.Parsing.OptionResult { Implicit: false } || net is null
+            ? parseResult.GetValue(Init)
+            : LayerStack.NamedInit(net) ?? parseResult.GetValue(Init);
         return new NetworkSpec(
             parseResult.GetValue(Hidden)!,
             CommonOptions.ParseActivation(parseResult.GetValue(Activation)!),
-            parseResult.GetValue(Init),
+            init,
             parseResult.GetValue(WeightDecay),
             parseResult.GetValue(Dropout),
             parseResult.GetValue(BatchNorm),

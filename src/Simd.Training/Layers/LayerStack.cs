@@ -24,9 +24,10 @@ public sealed partial class LayerStack : IEquatable<LayerStack>
             throw new LayerSpecException($"the input {input} must have positive sizes");
         }
 
-        if (layers.Count == 0 || layers[^1].Kind != LayerKind.Affine)
+        int output = LastAffine(layers);
+        if (output < 0 || layers.Skip(output + 1).Any(l => l.Kind != LayerKind.Dropout))
         {
-            throw new LayerSpecException("the last layer must be the affine layer that gives the classes (softmax with loss follows it)");
+            throw new LayerSpecException("the last layer must be the affine layer that gives the classes, or dropout after it (softmax with loss follows)");
         }
 
         if (layers[0].Kind is not (LayerKind.Affine or LayerKind.Convolution or LayerKind.Pooling))
@@ -58,8 +59,21 @@ public sealed partial class LayerStack : IEquatable<LayerStack>
 
     public IReadOnlyList<LayerSpec> Layers => _layers;
 
-    /// <summary>The classes: the last Affine layer's outputs.</summary>
-    public int OutputSize => _layers[^1].Size;
+    /// <summary>The classes: the last Affine layer's outputs (ch. 8's DeepConvNet puts a dropout after it).</summary>
+    public int OutputSize => _layers[LastAffine(_layers)].Size;
+
+    private static int LastAffine(IReadOnlyList<LayerSpec> layers)
+    {
+        for (int i = layers.Count - 1; i >= 0; i--)
+        {
+            if (layers[i].Kind == LayerKind.Affine)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
 
     /// <summary>What layer <paramref name="layer"/> takes per image.</summary>
     public TensorShape InputOf(int layer) => _shapes[layer];
@@ -76,21 +90,37 @@ public sealed partial class LayerStack : IEquatable<LayerStack>
     private readonly NetworkShape _shape;
 
     /// <summary>The names <c>--net</c> takes.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["two-layer", "simple-convnet"];
+    public static IReadOnlyList<string> Names { get; } = ["two-layer", "simple-convnet", "deep-convnet"];
 
     /// <summary>MNIST as a convolution takes it.</summary>
     public static TensorShape MnistImage => new(1, 28, 28);
 
     /// <summary>
     /// A named network on MNIST: <c>two-layer</c> (the book's ch. 4 TwoLayerNet, 784-50-10 sigmoid) or <c>simple-convnet</c>
-    /// (ch. 7's SimpleConvNet: conv 30 5x5 → ReLU → pool 2 → affine 100 → ReLU → affine 10); null for another name.
+    /// (ch. 7's SimpleConvNet: conv 30 5x5 → ReLU → pool 2 → affine 100 → ReLU → affine 10) or <c>deep-convnet</c> (ch. 8's
+    /// DeepConvNet, <see cref="DeepConvNet"/>); null for another name.
     /// </summary>
     public static LayerStack? Named(string name, int classes = 10) => name switch
     {
         "two-layer" => FullyConnected(784, [BookDefaults.HiddenSize], classes, Activation.Sigmoid),
         "simple-convnet" => Parse("conv30x5-relu-pool2-affine100-relu-affine" + classes.ToString(CultureInfo.InvariantCulture), MnistImage),
+        "deep-convnet" => Parse(DeepConvNet + classes.ToString(CultureInfo.InvariantCulture) + "-dropout0.5", MnistImage),
         _ => null,
     };
+
+    /// <summary>
+    /// ch08/deep_convnet.py up to its output affine: six 3x3 convolutions (16, 16, 32, 32 padded by 2, 64, 64 filters) with
+    /// ReLU, a 2x2 max pooling after every second, affine 50 → ReLU → dropout 0.5; then affine (the classes) → dropout 0.5.
+    /// </summary>
+    private const string DeepConvNet = "conv16x3p1-relu-conv16x3p1-relu-pool2-conv32x3p1-relu-conv32x3p2-relu-pool2-" +
+        "conv64x3p1-relu-conv64x3p1-relu-pool2-affine50-relu-dropout0.5-affine";
+
+    /// <summary>
+    /// The initial weights the book gives a named network when --init is not given: He's (weight_init_scales =
+    /// sqrt(2 / fan-in), the fan-ins 9, 144, 144, 288, 288, 576, 1024, 50) for ch. 8's DeepConvNet; null for the others,
+    /// whose book code takes weight_init_std = 0.01.
+    /// </summary>
+    public static WeightInit? NamedInit(string name) => name == "deep-convnet" ? WeightInit.He : null;
 
     /// <summary>
     /// The book's MultiLayerNet(Extend): for each hidden size Affine → [BatchNormalization] → activation → [Dropout], then

@@ -134,7 +134,7 @@ public class ConvnetCommandTests
     [InlineData("--layers conv100000x28-affine100000-affine10", "--layers conv100000x28-affine100000-affine10: 'affine100000': its W would hold 100000 x 100000 = 10,000,000,000 weights, at most 536,870,911")]
     [InlineData("--net simple-convnet --hidden 100", "--hidden shapes a fully connected network; with --net or --layers write it in the layers (relu, batchnorm, dropout0.5, affine100)")]
     [InlineData("--net simple-convnet --layers affine10", "--net and --layers both name the network; give one")]
-    [InlineData("--net lenet", "--net must be one of two-layer, simple-convnet (got 'lenet') (see 'simd train --help')")]
+    [InlineData("--net lenet", "--net must be one of two-layer, simple-convnet, deep-convnet (got 'lenet') (see 'simd train --help')")]
     public void A_bad_network_is_one_usage_line(string options, string expected)
     {
         (int code, string output, string error) = Run(["train", .. options.Split(' ')]);
