@@ -35,7 +35,7 @@ internal static class GemmDriver
     {
         int lanes = TV.Lanes;
         int cols = n - (n % lanes);
-        if (k > GemmBlocking.DepthBlock && (long)k * n * Unsafe.SizeOf<T>() > GemmBlocking.DepthBlockMinBytes && (init & TileInit.Accumulate) == 0)
+        if (k > GemmBlocking.DepthBlock && (long)k * n * Unsafe.SizeOf<T>() > GemmBlocking.DepthBlockMinBytes && (init & (TileInit.Accumulate | TileInit.Continue)) == 0)
         {
             // Blocks of k when B is larger than L2: each block's rows of B stay in cache while every row tile of A
             // passes over them (the ch. 7 network's 4320 x 100 W2 was read again from memory for each of the batch's 13

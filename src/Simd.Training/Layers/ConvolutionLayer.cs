@@ -4,40 +4,69 @@ using Simd.Kernels;
 namespace Simd.Training.Layers;
 
 /// <summary>
-/// The book's Convolution: W [FN, C, FH, FW], b [FN], each image [C, H, W] to [FN, OH, OW] by im2col and the GEMMs
-/// (<see cref="Kernels.Convolution"/>), one image at a time: an image's column matrix is made in the worker's scratch for
-/// its forward pass and made again for its backward pass (cheaper than keeping a batch of them: 14,400 values an image
-/// for the book's ch. 7 layer). Its gradients add up per row block (<see cref="ConvolutionWeights{T}"/>).
+/// The book's Convolution: W [FN, C, FH, FW], b [FN], each image [C, H, W] to [FN, OH, OW], one image at a time. On the
+/// vector paths a stride-1 layer with more than one input channel runs straight from the padded image
+/// (<see cref="DirectConvolution"/>: ch. 8's 3x3 layers spent as long making im2col's matrix as multiplying it); the rest
+/// by im2col and the GEMMs (<see cref="Kernels.Convolution"/>), the column matrix made in the worker's scratch for the
+/// forward pass and made again for the backward pass (cheaper than keeping a batch of them: 14,400 values an image for
+/// the book's ch. 7 layer). Its gradients add up per row block (<see cref="ConvolutionWeights{T}"/>).
 /// </summary>
-public sealed class ConvolutionLayer<T>(LayerSpec spec, TensorShape input, TensorShape output, int weightOffset, int biasOffset)
-    : ConvolutionWeights<T>(spec, input, output, weightOffset, biasOffset)
+public sealed class ConvolutionLayer<T> : ConvolutionWeights<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    private readonly DirectConvolution? _direct;
+
+    public ConvolutionLayer(LayerSpec spec, TensorShape input, TensorShape output, int weightOffset, int biasOffset)
+        : base(spec, input, output, weightOffset, biasOffset)
+    {
+        // One input channel makes each tap's product a single multiply-add deep (k = 1): im2col's K = FH·FW does better there.
+        _direct = input.Channels > 1 && DirectConvolution.Applies(Geometry) ? new DirectConvolution(Geometry) : null;
+    }
+
     private int ColumnLength => WindowLength * Geometry.Positions; // [K, P]
 
-    /// <summary>One image's column matrix, then its dcol: [2, K, P].</summary>
-    public override long WorkerScratchLength => 2L * ColumnLength;
+    /// <summary>One image's column matrix, then its dcol: [2, K, P]; or the direct convolution's, whichever is larger.</summary>
+    public override long WorkerScratchLength => Math.Max(2L * ColumnLength, _direct?.ScratchLength(Filters) ?? 0);
+
+    private bool Direct(IsaPath isa) => _direct is not null && Isa.Effective(isa) != IsaPath.Scalar;
 
     public override void Forward(ref RowsPass<T> pass, ReadOnlySpan<T> x, Span<T> y)
     {
         ReadOnlySpan<T> weights = Weights(pass.Parameters), bias = Bias(pass.Parameters);
-        Span<T> col = pass.Scratch[..ColumnLength];
+        bool direct = Direct(pass.Isa);
+        Span<T> scratch = direct ? pass.Scratch[..(int)_direct!.ScratchLength(Filters)] : pass.Scratch[..ColumnLength];
         for (int r = 0; r < pass.Rows; r++)
         {
-            Kernels.Convolution.Forward(pass.Isa, x.Slice(r * InputLength, InputLength), weights, bias, Geometry, col, y.Slice(r * OutputLength, OutputLength));
+            if (direct)
+            {
+                _direct!.Forward(pass.Isa, x.Slice(r * InputLength, InputLength), weights, bias, scratch, y.Slice(r * OutputLength, OutputLength));
+            }
+            else
+            {
+                Kernels.Convolution.Forward(pass.Isa, x.Slice(r * InputLength, InputLength), weights, bias, Geometry, scratch, y.Slice(r * OutputLength, OutputLength));
+            }
         }
     }
 
     public override void Backward(ref RowsPass<T> pass, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> dx)
     {
         ReadOnlySpan<T> weights = Weights(pass.Parameters);
-        Span<T> col = pass.Scratch[..ColumnLength], dcol = pass.Scratch.Slice(ColumnLength, ColumnLength);
+        bool direct = Direct(pass.Isa);
         for (int r = 0; r < pass.Rows; r++)
         {
             Span<T> partial = PartialOf(ref pass, pass.FirstRow + r, out bool accumulate);
-            Im2Col.Forward(pass.Isa, x.Slice(r * InputLength, InputLength), Geometry, col);
-            Kernels.Convolution.Backward(pass.Isa, dy.Slice(r * OutputLength, OutputLength), col, weights, Geometry,
-                partial[..WeightLength], partial[WeightLength..], dcol, dx.IsEmpty ? default : dx.Slice(r * InputLength, InputLength), accumulate);
+            ReadOnlySpan<T> image = x.Slice(r * InputLength, InputLength), gradient = dy.Slice(r * OutputLength, OutputLength);
+            Span<T> imageDx = dx.IsEmpty ? default : dx.Slice(r * InputLength, InputLength);
+            if (direct)
+            {
+                _direct!.Backward(pass.Isa, image, gradient, weights, pass.Scratch[..(int)_direct.ScratchLength(Filters)], partial[..WeightLength], partial[WeightLength..], imageDx, accumulate);
+            }
+            else
+            {
+                Span<T> col = pass.Scratch[..ColumnLength], dcol = pass.Scratch.Slice(ColumnLength, ColumnLength);
+                Im2Col.Forward(pass.Isa, image, Geometry, col);
+                Kernels.Convolution.Backward(pass.Isa, gradient, col, weights, Geometry, partial[..WeightLength], partial[WeightLength..], dcol, imageDx, accumulate);
+            }
         }
     }
 }

@@ -79,12 +79,60 @@ public class ConvolutionTests
         }
     }
 
+    /// <summary>
+    /// The direct convolution (stride 1, pad below the window: every such geometry above, and ch. 8's layers) on the vector
+    /// paths, held to the same bounds as the column matrix's; a guard after its scratch stays untouched.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PathsAndGeometries))]
+    public void Direct_convolution_matches_the_direct_definition_float(IsaPath path, int index)
+    {
+        if (path == IsaPath.Scalar || !DirectConvolution.Applies(Geometry(index)))
+        {
+            Assert.Throws<ArgumentException>(() => DirectCase<float>(path, Geometry(index)));
+            return;
+        }
+
+        DirectCase<float>(path, Geometry(index));
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Direct_convolution_matches_the_direct_definition_double_on_ch8s_layers(IsaPath path)
+    {
+        if (path == IsaPath.Scalar)
+        {
+            return; // the scalar path keeps the column matrix: the float theory checks it refuses
+        }
+
+        foreach (ConvolutionGeometry g in (ConvolutionGeometry[])[new(1, 28, 28, 3, 3, 1, 1), new(16, 28, 28, 3, 3, 1, 1), new(32, 14, 14, 3, 3, 1, 2), new(64, 8, 8, 3, 3, 1, 1), new(5, 9, 11, 5, 3, 1, 2)])
+        {
+            DirectCase<double>(path, g);
+        }
+    }
+
+    private static void DirectCase<T>(IsaPath path, ConvolutionGeometry g)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => ConvolutionMatches<T>(path, g, direct: true);
+
     /// <summary>Forward and backward over a batch (1 image, then 7, weight gradients summed in image order), FN = 7.</summary>
     private static void ConvolutionMatches<T>(IsaPath path, int index)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => ConvolutionMatches<T>(path, Geometry(index), direct: false);
+
+    private static void ConvolutionMatches<T>(IsaPath path, ConvolutionGeometry g, bool direct)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ConvolutionGeometry g = Geometry(index);
         const int Filters = 7;
+        int index = g.Channels + g.Height + g.WindowWidth; // seeds
+        var directConvolution = direct ? new DirectConvolution(g) : null;
+        const double Guard = 42;
+        T[] scratch = direct ? new T[directConvolution!.ScratchLength(Filters) + 1] : [];
+        if (direct)
+        {
+            scratch[^1] = T.CreateTruncating(Guard);
+        }
+
         T[] weights = Reference.Random<T>(Filters * g.WindowLength, 3), bias = Reference.Random<T>(Filters, 4);
         double[] w64 = Reference.ToDouble<T>(weights), b64 = Reference.ToDouble<T>(bias);
         foreach (int batch in (int[])[1, 7])
@@ -102,8 +150,17 @@ public class ConvolutionTests
                 ReadOnlySpan<T> xi = x.AsSpan(image * g.InputLength, g.InputLength);
                 ReadOnlySpan<T> dyi = dy.AsSpan(image * Filters * g.Positions, Filters * g.Positions);
                 Span<T> yi = y.AsSpan(image * Filters * g.Positions, Filters * g.Positions);
-                Convolution.Forward(path, xi, weights, bias, g, col, yi);
-                Convolution.Backward(path, dyi, col, weights, g, dW, db, dcol, dx.AsSpan(image * g.InputLength, g.InputLength), accumulate: image > 0);
+                if (directConvolution is null)
+                {
+                    Convolution.Forward(path, xi, weights, bias, g, col, yi);
+                    Convolution.Backward(path, dyi, col, weights, g, dW, db, dcol, dx.AsSpan(image * g.InputLength, g.InputLength), accumulate: image > 0);
+                }
+                else
+                {
+                    directConvolution.Forward(path, xi, weights, bias, scratch.AsSpan(0, scratch.Length - 1), yi);
+                    directConvolution.Backward(path, xi, dyi, weights, scratch.AsSpan(0, scratch.Length - 1), dW, db, dx.AsSpan(image * g.InputLength, g.InputLength), accumulate: image > 0);
+                    Assert.Equal(Guard, double.CreateTruncating(scratch[^1]));
+                }
 
                 double[] x64 = Reference.ToDouble(xi), dy64 = Reference.ToDouble(dyi);
                 var y64 = new double[yi.Length];
@@ -150,6 +207,24 @@ public class ConvolutionTests
                     $"{g} batch {batch}: db[{f}] = {db[f]}, expected {dbExpected[f]}");
             }
         }
+    }
+
+    /// <summary>The 2x2 stride-2 windows' own loop keeps numpy's argmax: the first maximum, the first NaN over any number.</summary>
+    [Fact]
+    public void Max_pooling_2x2_picks_the_first_maximum_and_the_first_nan()
+    {
+        var g = new ConvolutionGeometry(1, 2, 10, 2, 2, 2, 0);
+        float nan = float.NaN;
+        // Five windows (columns 2w, 2w + 1 of both rows): a tie, a NaN beside larger numbers, a NaN below, two NaNs, the maximum last.
+        float[] x = [1, 3, 9, nan, 1, 1, 5, nan, 0, -1,
+                     3, 2, 1, 2, nan, 4, nan, 7, -2, 5];
+        var y = new float[5];
+        var argmax = new int[5];
+        MaxPooling.Forward<float>(x, g, y, argmax);
+        Assert.Equal([1, 3, 14, 7, 19], argmax);
+        Assert.Equal(3f, y[0]);
+        Assert.True(float.IsNaN(y[1]) && float.IsNaN(y[2]) && float.IsNaN(y[3]));
+        Assert.Equal(5f, y[4]);
     }
 
     /// <summary>The book's own Pooling.forward: im2col of each channel, then max and argmax over each window's row.</summary>

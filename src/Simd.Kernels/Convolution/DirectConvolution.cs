@@ -1,0 +1,235 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Simd.Kernels;
+
+/// <summary>
+/// A stride-1 convolution of one image straight from its zero-padded copy, with no column matrix: in a padded image
+/// [C, Hp, Wp] the window tap (fy, fx) of output (oy, ox) is at (oy + fy)·Wp + ox + fx, so with the outputs laid on
+/// rows of the padded width ("wide" rows, q = oy·Wp + ox; the Wp − OW extra columns are computed and dropped) every tap
+/// is one shifted view of the image, and
+/// <list type="bullet">
+/// <item>forward: y_wide[f, q] = Σ_taps Σ_c W[f, c, tap]·xpad[c, q + tap offset] — one GEMM per tap over the channels
+/// (<see cref="GemmDriver"/>, B = the shifted view, planes apart), each continuing the sums of the last;</item>
+/// <item>dW (+)= dy·colᵀ by im2col's matrix and <see cref="GemmNTLongInner"/>, as <see cref="Convolution"/> (read from shifted
+/// views of the padded image instead, the same products ran 4x slower: the views' loads straddle cache lines);</item>
+/// <item>dx: the same forward product on dy padded by FH − 1 − P rows and FW − 1 − P columns, with W's taps reversed and
+/// its filters and channels swapped (read in place through the strides).</item>
+/// </list>
+/// The book's ch. 8 layers (3x3, 16 to 64 channels) spend as many loads making im2col's matrix as multiply-adds on it;
+/// here the image is read from L1. Each output sums tap after tap and within a tap channel after channel, the same order
+/// on every call and every vector path (the lanes are independent outputs). Vector paths only: the scalar path keeps the
+/// column matrix (<see cref="Convolution"/>), which is also its reference with <see cref="Convolution.ForwardReference{T}"/>.
+/// </summary>
+public sealed class DirectConvolution
+{
+    /// <summary>Wide rows are computed in multiples of this many outputs: the widest vector of floats, so no path has an edge tile.</summary>
+    private const int Align = 16;
+
+    /// <exception cref="ArgumentException">A stride other than 1, or a pad as large as the window (see <see cref="Applies"/>).</exception>
+    public DirectConvolution(ConvolutionGeometry geometry)
+    {
+        if (!Applies(geometry))
+        {
+            throw new ArgumentException($"a direct convolution needs stride 1 and a pad below the window (got stride {geometry.Stride}, pad {geometry.Pad}, window {geometry.WindowHeight}x{geometry.WindowWidth})", nameof(geometry));
+        }
+
+        Geometry = geometry;
+        ConvolutionGeometry g = geometry;
+        PaddedWidth = g.Width + (2 * g.Pad);
+        PaddedPlane = (g.Height + (2 * g.Pad)) * PaddedWidth;
+        WidePositions = RoundUp(g.OutputHeight * PaddedWidth);
+        PaddedLength = (g.Channels * PaddedPlane) + Slack;
+        ExtendedWidth = g.Width + g.WindowWidth - 1;
+        ExtendedPlane = (g.Height + g.WindowHeight - 1) * ExtendedWidth;
+        WideInputPositions = RoundUp(g.Height * ExtendedWidth);
+    }
+
+    public ConvolutionGeometry Geometry { get; }
+
+    /// <summary>True where this applies: stride 1 (the wide rows), a pad below the window (dx's padding is FH − 1 − P).</summary>
+    public static bool Applies(in ConvolutionGeometry g) => g.Stride == 1 && g.Pad < g.WindowHeight && g.Pad < g.WindowWidth;
+
+    /// <summary>The scratch one image's forward and backward passes need with <paramref name="filters"/> filters.</summary>
+    public long ScratchLength(int filters) => Math.Max(
+        PaddedLength + ((long)filters * WidePositions),                                              // forward
+        Math.Max(ColumnLength, ((long)filters * ExtendedPlane) + Slack + ((long)Geometry.Channels * WideInputPositions))); // backward: dW, then dx
+
+    private int ColumnLength => Geometry.WindowLength * Geometry.Positions; // im2col's [K, P] for dW
+
+    private int PaddedWidth { get; }       // Wp = W + 2P
+
+    private int PaddedPlane { get; }       // Hp·Wp
+
+    private int PaddedLength { get; }      // [C, Hp, Wp] and the slack the last wide vector's taps read
+
+    private int WidePositions { get; }     // OH·Wp rounded up to Align
+
+    private int ExtendedWidth { get; }     // We = W + FW − 1: dy padded for dx
+
+    private int ExtendedPlane { get; }     // (H + FH − 1)·We
+
+    private int WideInputPositions { get; } // H·We rounded up to Align
+
+    /// <summary>Past a padded image's last plane: the last wide vector (Align − 1 outputs past the rows) and the widest tap.</summary>
+    private int Slack => Align + Geometry.WindowWidth;
+
+    /// <summary>y = conv(x) + b for one image.</summary>
+    public void Forward<T>(
+        IsaPath isa,
+        ReadOnlySpan<T> x,       // [C, H, W]
+        ReadOnlySpan<T> weights, // [FN, C, FH, FW]
+        ReadOnlySpan<T> bias,    // [FN]
+        Span<T> scratch,         // ScratchLength(FN)
+        Span<T> y)               // [FN, OH, OW]
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ConvolutionGeometry g = Geometry;
+        int filters = bias.Length;
+        Check(isa, x, weights, filters, scratch);
+        ShapeCheck.AtLeast(y, (long)filters * g.Positions, nameof(y));
+        Span<T> padded = scratch[..PaddedLength];
+        Span<T> wide = scratch.Slice(PaddedLength, filters * WidePositions); // [FN, WidePositions]
+        Pad(x, g.Channels, g.Height, g.Width, g.Pad, g.Pad, PaddedWidth, PaddedPlane, padded);
+        Taps(isa, weights, g.WindowLength, g.WindowHeight * g.WindowWidth, g.WindowWidth, reversed: false, padded, PaddedWidth, PaddedPlane, filters, g.Channels, WidePositions, wide);
+        for (int f = 0; f < filters; f++)
+        {
+            Crop(wide.Slice(f * WidePositions, WidePositions), PaddedWidth, g.OutputHeight, g.OutputWidth, bias[f], y.Slice(f * g.Positions, g.Positions));
+        }
+    }
+
+    /// <summary>dW and db added to (<paramref name="accumulate"/>) or written; dx written unless empty.</summary>
+    public void Backward<T>(
+        IsaPath isa,
+        ReadOnlySpan<T> x,        // [C, H, W]
+        ReadOnlySpan<T> dy,       // [FN, OH, OW]
+        ReadOnlySpan<T> weights,  // [FN, C, FH, FW]
+        Span<T> scratch,          // ScratchLength(FN)
+        Span<T> dWeights,         // [FN, C·FH·FW]
+        Span<T> dBias,            // [FN]
+        Span<T> dx,               // [C, H, W] or empty
+        bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ConvolutionGeometry g = Geometry;
+        int filters = dBias.Length, taps = g.WindowHeight * g.WindowWidth;
+        Check(isa, x, weights, filters, scratch);
+        ShapeCheck.AtLeast(dy, (long)filters * g.Positions, nameof(dy));
+        ShapeCheck.AtLeast(dWeights, (long)filters * g.WindowLength, nameof(dWeights));
+        // dW by the column matrix: the same products read from shifted views of the padded image ran 4x slower (every
+        // view's loads straddle cache lines, and the image and dy did not stay in L1), measured on ch. 8's layers.
+        Span<T> col = scratch[..ColumnLength];
+        Im2Col.Forward(isa, x, g, col);
+        GemmNTLongInner.Multiply(isa, dy, col, filters, g.Positions, g.WindowLength, dWeights, accumulate);
+        Convolution.BiasGradient(isa, dy, g.Positions, dBias, accumulate);
+        if (dx.IsEmpty)
+        {
+            return;
+        }
+
+        ShapeCheck.AtLeast(dx, g.InputLength, nameof(dx));
+        int extendedLength = (filters * ExtendedPlane) + Slack;
+        Span<T> extended = scratch[..extendedLength];
+        Span<T> wideInput = scratch.Slice(extendedLength, g.Channels * WideInputPositions);
+        Pad(dy, filters, g.OutputHeight, g.OutputWidth, g.WindowHeight - 1 - g.Pad, g.WindowWidth - 1 - g.Pad, ExtendedWidth, ExtendedPlane, extended);
+        Taps(isa, weights, g.WindowLength, taps, g.WindowWidth, reversed: true, extended, ExtendedWidth, ExtendedPlane, g.Channels, filters, WideInputPositions, wideInput);
+        for (int c = 0; c < g.Channels; c++)
+        {
+            Crop(wideInput.Slice(c * WideInputPositions, WideInputPositions), ExtendedWidth, g.Height, g.Width, T.Zero, dx.Slice(c * g.Height * g.Width, g.Height * g.Width));
+        }
+    }
+
+    private void Check<T>(IsaPath isa, ReadOnlySpan<T> x, ReadOnlySpan<T> weights, int filters, Span<T> scratch)
+    {
+        if (Isa.Effective(isa) == IsaPath.Scalar)
+        {
+            throw new ArgumentException("the direct convolution runs on the vector paths; the scalar path keeps the column matrix (Convolution)", nameof(isa));
+        }
+
+        ShapeCheck.AtLeast(x, Geometry.InputLength, nameof(x));
+        ShapeCheck.AtLeast(weights, (long)filters * Geometry.WindowLength, nameof(weights));
+        ShapeCheck.AtLeast(scratch, ScratchLength(filters), nameof(scratch));
+    }
+
+    /// <summary>
+    /// out_wide[o, q] = Σ_tap Σ_i A(o, i)·source[i, q + tap offset]: one GEMM a tap (k = the source's channels), the first
+    /// writing, the rest continuing its sums. A(o, i) = W[o, i, tap] (forward), or W[i, o, last tap − tap] (dx,
+    /// <paramref name="reversed"/>): W read in place through the GEMM's strides.
+    /// </summary>
+    private static void Taps<T>(
+        IsaPath isa, ReadOnlySpan<T> weights, int windowLength, int taps, int windowWidth, bool reversed,
+        ReadOnlySpan<T> source, int sourceWidth, int sourcePlane, int outputs, int inputs, int positions, Span<T> wide)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ref T w0 = ref MemoryMarshal.GetReference(weights);
+        ref T s0 = ref MemoryMarshal.GetReference(source);
+        ref T c0 = ref MemoryMarshal.GetReference(wide);
+        nint aRow = reversed ? taps : windowLength, aK = reversed ? windowLength : taps;
+        for (int t = 0; t < taps; t++)
+        {
+            ref T a = ref Unsafe.Add(ref w0, reversed ? taps - 1 - t : t);
+            ref T b = ref Unsafe.Add(ref s0, TapOffset(t, windowWidth, sourceWidth));
+            TileInit init = t == 0 ? TileInit.None : TileInit.Continue;
+            switch (Isa.Effective(isa))
+            {
+                case IsaPath.Vector512:
+                    GemmDriver.Run<T, V512<T>>(ref a, aRow, aK, ref b, sourcePlane, ref Unsafe.NullRef<T>(), outputs, inputs, positions, ref c0, positions, init, GemmBlocking.Rows512, GemmBlocking.Vectors512);
+                    break;
+                case IsaPath.Vector256:
+                    GemmDriver.Run<T, V256<T>>(ref a, aRow, aK, ref b, sourcePlane, ref Unsafe.NullRef<T>(), outputs, inputs, positions, ref c0, positions, init, GemmBlocking.Rows256, GemmBlocking.Vectors256);
+                    break;
+                default:
+                    GemmDriver.Run<T, V128<T>>(ref a, aRow, aK, ref b, sourcePlane, ref Unsafe.NullRef<T>(), outputs, inputs, positions, ref c0, positions, init, GemmBlocking.Rows128, GemmBlocking.Vectors128);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Where tap t (row-major in the window) starts in a plane whose rows are <paramref name="width"/> apart.</summary>
+    private static int TapOffset(int tap, int windowWidth, int width) => ((tap / windowWidth) * width) + (tap % windowWidth);
+
+    private static int RoundUp(int positions) => (positions + Align - 1) / Align * Align;
+
+    /// <summary>
+    /// destination (all of it: borders, gaps and slack 0) = source [planes, rows, columns] placed at (top, left) of planes
+    /// <paramref name="plane"/> apart with rows <paramref name="width"/> apart.
+    /// </summary>
+    private static void Pad<T>(ReadOnlySpan<T> source, int planes, int rows, int columns, int top, int left, int width, int plane, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        destination.Clear();
+        for (int c = 0; c < planes; c++)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                source.Slice(((c * rows) + r) * columns, columns).CopyTo(destination.Slice((c * plane) + ((top + r) * width) + left, columns));
+            }
+        }
+    }
+
+    /// <summary>destination [rows, columns] = the first columns of each wide row (rows <paramref name="width"/> apart) + <paramref name="add"/>.</summary>
+    private static void Crop<T>(ReadOnlySpan<T> wide, int width, int rows, int columns, T add, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<T> from = wide.Slice(r * width, columns);
+            Span<T> to = destination.Slice(r * columns, columns);
+            int i = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                var addVector = new Vector<T>(add);
+                for (; i <= columns - Vector<T>.Count; i += Vector<T>.Count)
+                {
+                    (new Vector<T>(from[i..]) + addVector).CopyTo(to[i..]);
+                }
+            }
+
+            for (; i < columns; i++)
+            {
+                to[i] = from[i] + add;
+            }
+        }
+    }
+}
