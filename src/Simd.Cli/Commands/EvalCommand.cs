@@ -90,13 +90,7 @@ internal static class EvalCommand
 
         SetEvaluation shown = sets[^1]; // test when measured (it comes last)
         text.AppendLine();
-        text.Append("accuracy per class");
-        foreach (SetEvaluation set in sets)
-        {
-            text.Append(inv, $"  {set.Name,6}");
-        }
-
-        text.AppendLine(inv, $"   ({shown.Name} images)");
+        text.AppendLine(inv, $"accuracy per class {string.Join("  ", sets.Select(set => $"{set.Name,6}"))}   ({shown.Name} images)"); // names over their columns
         for (int c = 0; c < shown.Evaluation.ClassCount; c++)
         {
             text.Append(inv, $"  {c,-16}");

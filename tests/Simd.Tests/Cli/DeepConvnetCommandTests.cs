@@ -10,13 +10,10 @@ public class DeepConvnetCommandTests
 
     private static (int Code, string Output, string Error) RunSmall(params string[] args) => CliRunner.Run([.. args, "--data", SmallMnist.Directory]);
 
-    private static string BookFile(string relative) =>
-        Path.GetFullPath(Path.Combine(RepositoryRoot.Path, "..", "shared", "reference", "deep-learning-from-scratch", relative));
-
     [Simd.Tests.Training.BookFileFact("ch08/deep_convnet_params.pkl")]
     public void The_books_ch08_pickle_evaluates_to_what_its_numpy_code_prints_on_the_test_set_alone()
     {
-        (int code, string output, string error) = Run("eval", "--model", BookFile("ch08/deep_convnet_params.pkl"), "--net", "deep-convnet", "--set", "test");
+        (int code, string output, string error) = Run("eval", "--model", Simd.Tests.Training.BookPickleTests.BookFile("ch08/deep_convnet_params.pkl"), "--net", "deep-convnet", "--set", "test");
         Assert.True(code == 0, error);
         Assert.Matches(@"test\s+10000\s+\S+\s+0\.9797", output);
         Assert.DoesNotContain("train ", output, StringComparison.Ordinal);
