@@ -21,6 +21,7 @@ public static class SimdCli
             PredictCommand.Create(),
             PlotCommand.Create(),
             FiltersCommand.Create(),
+            MisclassifiedCommand.Create(),
             ExperimentCommand.Create(),
             GradcheckCommand.Create(),
             CompareCommand.Create(),

@@ -27,15 +27,27 @@ public sealed partial class MultiLayerNet<T>
     /// the same fixed chunks as <see cref="CountCorrect(Dataset{T})"/>; each chunk's losses are summed in image order and the
     /// chunks in chunk order, so the result is the same for any thread count.
     /// </summary>
-    public Evaluation Evaluate(Dataset<T> data)
+    public Evaluation Evaluate(Dataset<T> data) => Evaluate(data, null, null);
+
+    /// <summary>
+    /// <see cref="Evaluate(Dataset{T})"/>, also giving each image's predicted class and that class's softmax probability
+    /// (in double from the logits) in <paramref name="predictions"/> and <paramref name="probabilities"/> [images] when
+    /// given (ch08/misclassified_mnist.py's classified_ids).
+    /// </summary>
+    public Evaluation Evaluate(Dataset<T> data, int[]? predictions, double[]? probabilities)
     {
         ArgumentNullException.ThrowIfNull(data);
+        if ((predictions is not null && predictions.Length < data.Count) || (probabilities is not null && probabilities.Length < data.Count))
+        {
+            throw new ArgumentException($"the predictions and probabilities need room for {data.Count} images");
+        }
+
         if (data.Features != Shape.InputSize || data.ClassCount != Shape.OutputSize)
         {
             throw new ArgumentException($"the images have {data.Features} values and {data.ClassCount} classes; the network takes {Shape.InputSize} and gives {Shape.OutputSize}");
         }
 
-        var work = new DetailedEvaluationWork(this, data);
+        var work = new DetailedEvaluationWork(this, data, predictions, probabilities);
         _pool.Run(work);
         return work.Result();
     }
@@ -71,6 +83,18 @@ public sealed partial class MultiLayerNet<T>
         }
     }
 
+    /// <summary>softmax(z)[c] in double: 1 / Σ_j exp(z_j − z_c).</summary>
+    private static double ProbabilityOf(ReadOnlySpan<T> z, int c)
+    {
+        double zc = double.CreateTruncating(z[c]), sum = 0;
+        foreach (T value in z)
+        {
+            sum += Math.Exp(double.CreateTruncating(value) - zc);
+        }
+
+        return 1 / sum;
+    }
+
     /// <summary>The evaluation chunks again, keeping per chunk the summed loss and the confusion counts.</summary>
     private sealed class DetailedEvaluationWork : ICompletableWork
     {
@@ -81,11 +105,15 @@ public sealed partial class MultiLayerNet<T>
         private readonly int _chunkCount;
         private readonly double[] _losses;    // [chunks]
         private readonly int[] _confusion;   // [chunks, C, C]
+        private readonly int[]? _predictions;     // [images] or null
+        private readonly double[]? _probabilities; // [images] or null
 
-        public DetailedEvaluationWork(MultiLayerNet<T> network, Dataset<T> data)
+        public DetailedEvaluationWork(MultiLayerNet<T> network, Dataset<T> data, int[]? predictions, double[]? probabilities)
         {
             _network = network;
             _data = data;
+            _predictions = predictions;
+            _probabilities = probabilities;
             (_chunkRows, _chunkCount) = network.EvaluationChunks(data.Count);
             int classes = network.Shape.OutputSize;
             _losses = new double[_chunkCount];
@@ -143,7 +171,17 @@ public sealed partial class MultiLayerNet<T>
                     for (int r = 0; r < rows; r++)
                     {
                         loss += double.CreateTruncating(rowLosses[r]);
-                        confusion[(labels[r] * classes) + RowArgMax.Reference(logits.GetRowSpan(r))]++;
+                        int predicted = RowArgMax.Reference(logits.GetRowSpan(r));
+                        confusion[(labels[r] * classes) + predicted]++;
+                        if (_predictions is not null)
+                        {
+                            _predictions[i + r] = predicted;
+                        }
+
+                        if (_probabilities is not null)
+                        {
+                            _probabilities[i + r] = ProbabilityOf(logits.GetRowSpan(r), predicted);
+                        }
                     }
                 }
 
