@@ -12,8 +12,8 @@ namespace Simd.Kernels;
 /// <list type="bullet">
 /// <item>forward: y_wide[f, q] = Σ_taps Σ_c W[f, c, tap]·xpad[c, q + tap offset] — one GEMM per tap over the channels
 /// (<see cref="GemmDriver"/>, B = the shifted view, planes apart), each continuing the sums of the last;</item>
-/// <item>dW (+)= dy·colᵀ by im2col's matrix and <see cref="GemmNTLongInner"/>, as <see cref="Convolution"/> (read from shifted
-/// views of the padded image instead, the same products ran 4x slower: the views' loads straddle cache lines);</item>
+/// <item>dW (+)= dy · rows: each output position's window as a row, tap-major, copied in runs of C from a channels-last copy
+/// of the padded image, and the forward pass's GEMM tiles (<see cref="WeightGradient{T}"/>);</item>
 /// <item>dx: the same forward product on dy padded by FH − 1 − P rows and FW − 1 − P columns, with W's taps reversed and
 /// its filters and channels swapped (read in place through the strides).</item>
 /// </list>
@@ -44,7 +44,10 @@ public sealed class DirectConvolution
         ExtendedWidth = g.Width + g.WindowWidth - 1;
         ExtendedPlane = (g.Height + g.WindowHeight - 1) * ExtendedWidth;
         WideInputPositions = RoundUp(g.Height * ExtendedWidth);
+        _tapOffsets = [.. Enumerable.Range(0, g.WindowHeight * g.WindowWidth).Select(t => TapOffset(t, g.WindowWidth, PaddedWidth))];
     }
+
+    private readonly int[] _tapOffsets; // [FH·FW]: where each window tap is from its window's corner, on padded rows
 
     public ConvolutionGeometry Geometry { get; }
 
@@ -54,9 +57,10 @@ public sealed class DirectConvolution
     /// <summary>The scratch one image's forward and backward passes need with <paramref name="filters"/> filters.</summary>
     public long ScratchLength(int filters) => Math.Max(
         PaddedLength + ((long)filters * WidePositions),                                              // forward
-        Math.Max(ColumnLength, ((long)filters * ExtendedPlane) + Slack + ((long)Geometry.Channels * WideInputPositions))); // backward: dW, then dx
+        Math.Max(WeightGradientLength(filters), ((long)filters * ExtendedPlane) + Slack + ((long)Geometry.Channels * WideInputPositions))); // backward: dW, then dx
 
-    private int ColumnLength => Geometry.WindowLength * Geometry.Positions; // im2col's [K, P] for dW
+    /// <summary>dW's channels-last image [Hp·Wp, C] and its rows [P, K].</summary>
+    private long WeightGradientLength(int filters) => ((long)PaddedPlane * Geometry.Channels) + ((long)Geometry.Positions * Geometry.WindowLength);
 
     private int PaddedWidth { get; }       // Wp = W + 2P
 
@@ -99,14 +103,17 @@ public sealed class DirectConvolution
         }
     }
 
-    /// <summary>dW and db added to (<paramref name="accumulate"/>) or written; dx written unless empty.</summary>
+    /// <summary>
+    /// dW and db added to (<paramref name="accumulate"/>) or written; dx written unless empty. dW comes tap-major,
+    /// [FN, FH·FW, C] (the GEMM's columns; reordered once a step, not once an image: <see cref="BookIndexOfTapMajor"/>).
+    /// </summary>
     public void Backward<T>(
         IsaPath isa,
         ReadOnlySpan<T> x,        // [C, H, W]
         ReadOnlySpan<T> dy,       // [FN, OH, OW]
         ReadOnlySpan<T> weights,  // [FN, C, FH, FW]
         Span<T> scratch,          // ScratchLength(FN)
-        Span<T> dWeights,         // [FN, C·FH·FW]
+        Span<T> dWeights,         // [FN, FH·FW, C]: tap-major
         Span<T> dBias,            // [FN]
         Span<T> dx,               // [C, H, W] or empty
         bool accumulate)
@@ -117,11 +124,7 @@ public sealed class DirectConvolution
         Check(isa, x, weights, filters, scratch);
         ShapeCheck.AtLeast(dy, (long)filters * g.Positions, nameof(dy));
         ShapeCheck.AtLeast(dWeights, (long)filters * g.WindowLength, nameof(dWeights));
-        // dW by the column matrix: the same products read from shifted views of the padded image ran 4x slower (every
-        // view's loads straddle cache lines, and the image and dy did not stay in L1), measured on ch. 8's layers.
-        Span<T> col = scratch[..ColumnLength];
-        Im2Col.Forward(isa, x, g, col);
-        GemmNTLongInner.Multiply(isa, dy, col, filters, g.Positions, g.WindowLength, dWeights, accumulate);
+        WeightGradient(isa, x, dy, filters, scratch, dWeights, accumulate);
         Convolution.BiasGradient(isa, dy, g.Positions, dBias, accumulate);
         if (dx.IsEmpty)
         {
@@ -137,6 +140,86 @@ public sealed class DirectConvolution
         for (int c = 0; c < g.Channels; c++)
         {
             Crop(wideInput.Slice(c * WideInputPositions, WideInputPositions), ExtendedWidth, g.Height, g.Width, T.Zero, dx.Slice(c * g.Height * g.Width, g.Height * g.Width));
+        }
+    }
+
+    /// <summary>
+    /// dW [FN, taps·C] (+)= dy · rows, where rows [P, taps·C] holds each output position's window, tap-major (row p, columns
+    /// t·C .. t·C + C = the channels at tap t, copied as one run from a channels-last copy of the padded image): the forward
+    /// pass's GEMM tiles (8 filters x 48 columns) with the long inner size P. im2col's [K, P] with 4x4 dot-product tiles
+    /// spent 55% of a one-thread ch. 8 step here, 3x the forward and dx products together (the column matrix streamed
+    /// from L2 on every row tile); reordering dW to the book's [FN, C, taps] after every image cost 15% of the step.
+    /// </summary>
+    private void WeightGradient<T>(IsaPath isa, ReadOnlySpan<T> x, ReadOnlySpan<T> dy, int filters, Span<T> scratch, Span<T> dWeights, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ConvolutionGeometry g = Geometry;
+        int channels = g.Channels, taps = g.WindowHeight * g.WindowWidth, k = g.WindowLength;
+        Span<T> channelsLast = scratch[..(PaddedPlane * channels)];                 // [Hp·Wp, C]
+        Span<T> rows = scratch.Slice(channelsLast.Length, g.Positions * k);         // [P, taps·C]
+        channelsLast.Clear();
+        for (int c = 0; c < channels; c++)
+        {
+            for (int iy = 0; iy < g.Height; iy++)
+            {
+                ReadOnlySpan<T> line = x.Slice(((c * g.Height) + iy) * g.Width, g.Width);
+                int at = ((((iy + g.Pad) * PaddedWidth) + g.Pad) * channels) + c;
+                for (int ix = 0; ix < line.Length; ix++)
+                {
+                    channelsLast[at + (ix * channels)] = line[ix];
+                }
+            }
+        }
+
+        ref T from = ref MemoryMarshal.GetReference(channelsLast);
+        ref T to = ref MemoryMarshal.GetReference(rows);
+        for (int oy = 0, p = 0; oy < g.OutputHeight; oy++)
+        {
+            for (int ox = 0; ox < g.OutputWidth; ox++, p++)
+            {
+                int q = (oy * PaddedWidth) + ox;
+                for (int t = 0; t < taps; t++)
+                {
+                    CopyRun(ref Unsafe.Add(ref from, (q + _tapOffsets[t]) * channels), ref Unsafe.Add(ref to, (p * k) + (t * channels)), channels);
+                }
+            }
+        }
+
+        GemmNN.Multiply(isa, dy, rows, [], filters, g.Positions, k, dWeights, accumulate);
+    }
+
+    /// <summary>dW in the book's order [FN, C, FH, FW] from the tap-major [FN, FH·FW, C] that <see cref="Backward{T}"/> gives.</summary>
+    public static int BookIndexOfTapMajor(int index, int channels, int taps)
+    {
+        int k = channels * taps, f = index / k, t = index % k / channels, c = index % channels;
+        return (f * k) + (c * taps) + t;
+    }
+
+    /// <summary>destination[0..count) = source[0..count): whole vectors, then one by one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRun<T>(ref T source, ref T destination, int count)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= count - System.Runtime.Intrinsics.Vector512<T>.Count; i += System.Runtime.Intrinsics.Vector512<T>.Count)
+            {
+                System.Runtime.Intrinsics.Vector512.StoreUnsafe(System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref source, (nuint)i), ref destination, (nuint)i);
+            }
+        }
+
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= count - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                Vector.StoreUnsafe(Vector.LoadUnsafe(ref source, (nuint)i), ref destination, (nuint)i);
+            }
+        }
+
+        for (; i < count; i++)
+        {
+            Unsafe.Add(ref destination, i) = Unsafe.Add(ref source, i);
         }
     }
 

@@ -109,6 +109,7 @@ public static class MaxPooling
     }
 
     /// <summary>numpy's argmax order: a later value wins when larger, or when it is the first NaN.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool Above<T>(T value, T best)
         where T : unmanaged, IFloatingPointIeee754<T>
         => value > best || (T.IsNaN(value) && !T.IsNaN(best));

@@ -30,6 +30,8 @@ public sealed class ConvolutionLayer<T> : ConvolutionWeights<T>
 
     private bool Direct(IsaPath isa) => _direct is not null && Isa.Effective(isa) != IsaPath.Scalar;
 
+    protected override bool TapMajorPartials(IsaPath isa) => Direct(isa);
+
     public override void Forward(ref RowsPass<T> pass, ReadOnlySpan<T> x, Span<T> y)
     {
         ReadOnlySpan<T> weights = Weights(pass.Parameters), bias = Bias(pass.Parameters);

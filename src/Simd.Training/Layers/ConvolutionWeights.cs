@@ -62,12 +62,36 @@ public abstract class ConvolutionWeights<T> : Layer<T>
     public override (int Start, int Length) ParameterSlice(in WeightBlock block) =>
         block.Kind == WeightBlockKind.Bias ? (_biasOffset, Filters) : (_weightOffset, WeightLength);
 
+    /// <summary>
+    /// True when the row blocks' dW partials are tap-major, [FN, FH·FW, C] (<see cref="DirectConvolution"/>), rather than
+    /// the book's [FN, C, FH, FW]: the sum over the blocks puts them in the book's order.
+    /// </summary>
+    protected virtual bool TapMajorPartials(IsaPath isa) => false;
+
     /// <summary>dW or db = Σ over the row blocks of their partials, added in block order b = 0, 1, ...</summary>
     public override void WeightGradient(ref WeightsPass<T> pass, in WeightBlock first, in WeightBlock last)
     {
         bool bias = first.Kind == WeightBlockKind.Bias;
         int start = bias ? WeightLength : 0;
         Span<T> sum = pass.Gradients.Slice(bias ? _biasOffset : _weightOffset, bias ? Filters : WeightLength);
+        if (!bias && TapMajorPartials(pass.Isa))
+        {
+            // Each element's blocks in order, read from its tap-major place: the same additions as below, reordered once a step.
+            int channels = Geometry.Channels, taps = Geometry.WindowHeight * Geometry.WindowWidth;
+            for (int i = 0; i < sum.Length; i++)
+            {
+                T total = pass.Partials[i];
+                for (int b = 1; b < pass.RowBlocks; b++)
+                {
+                    total += pass.Partials[(b * PartialLength) + i];
+                }
+
+                sum[DirectConvolution.BookIndexOfTapMajor(i, channels, taps)] = total;
+            }
+
+            return;
+        }
+
         pass.Partials.Slice(start, sum.Length).CopyTo(sum);
         for (int b = 1; b < pass.RowBlocks; b++)
         {

@@ -197,8 +197,10 @@ public class ConvolutionTests
             double dWScale = x.Sum(v => Math.Abs(double.CreateTruncating(v))) * dy.Max(v => Math.Abs(double.CreateTruncating(v)));
             for (int i = 0; i < dW.Length; i++)
             {
-                Assert.True(Math.Abs(double.CreateTruncating(dW[i]) - dWExpected[i]) <= Reference.DotBound<T>(batch * g.Positions, dWScale),
-                    $"{g} batch {batch}: dW[{i}] = {dW[i]}, expected {dWExpected[i]}");
+                // The direct convolution's dW is tap-major [FN, FH·FW, C]: element i is the book's element BookIndexOfTapMajor(i).
+                double expected = dWExpected[direct ? DirectConvolution.BookIndexOfTapMajor(i, g.Channels, g.WindowHeight * g.WindowWidth) : i];
+                Assert.True(Math.Abs(double.CreateTruncating(dW[i]) - expected) <= Reference.DotBound<T>(batch * g.Positions, dWScale),
+                    $"{g} batch {batch}: dW[{i}] = {dW[i]}, expected {expected}");
             }
 
             for (int f = 0; f < Filters; f++)
