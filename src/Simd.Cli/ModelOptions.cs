@@ -68,9 +68,12 @@ internal sealed class ModelOptions
 internal sealed record LoadedModel(Model File, Activation Activation, string ActivationSource)
 {
     /// <summary>"784-50-10 sigmoid (from the file), single precision", or "1x28x28 conv30x5-relu-pool2-affine100-relu-affine10, double precision".</summary>
-    public string Describe() => File.Stack is { } stack
-        ? $"{stack.Input} {stack}, {Names.Of(File.Precision)} precision"
-        : $"{File.Shape} {Names.Of(Activation)} ({ActivationSource}){(File.Dropout == 0 ? "" : $", dropout {Format.Number(File.Dropout)} (inference scales by {Format.Number(1 - File.Dropout)})")}, {Names.Of(File.Precision)} precision";
+    public string Describe() => Describe($"{Names.Of(File.Precision)} precision");
+
+    /// <summary>The network, then <paramref name="numbers"/> ("double precision"): what a command computed in.</summary>
+    public string Describe(string numbers) => File.Stack is { } stack
+        ? $"{stack.Input} {stack}, {numbers}"
+        : $"{File.Shape} {Names.Of(Activation)} ({ActivationSource}){(File.Dropout == 0 ? "" : $", dropout {Format.Number(File.Dropout)} (inference scales by {Format.Number(1 - File.Dropout)})")}, {numbers}";
 
     /// <summary>A network of the file's shape holding its parameters, in T.</summary>
     public MultiLayerNet<T> Build<T>(IsaPath isa, int threads, int maxBatch = 1)

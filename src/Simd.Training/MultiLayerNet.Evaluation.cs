@@ -63,6 +63,14 @@ public sealed partial class MultiLayerNet<T>
             throw new ArgumentException($"an image of {Shape.InputSize} values and {Shape.OutputSize} probabilities are needed");
         }
 
+        if (StoresHalf)
+        {
+            Span<T> stored = Workspace.WorkerImages(0)[..image.Length];
+            image.CopyTo(stored);
+            RoundToHalf(stored, worker: 0);
+            image = stored;
+        }
+
         ReadOnlySpan2D<T> logits = ForwardInto(Parameters, image, 1, worker: 0, Layers.PassMode.Inference);
         ReadOnlySpan<T> z = logits.GetRowSpan(0);
         double max = double.NegativeInfinity, sum = 0;
@@ -165,6 +173,7 @@ public sealed partial class MultiLayerNet<T>
                 {
                     int rows = Math.Min(ws.EvaluationChunkRows, end - i);
                     _data.CopyImages(net.Isa, i, rows, images);
+                    net.RoundToHalf(images[..(rows * _data.Features)], worker); // x_test.astype(np.float16) when storing in half
                     ReadOnlySpan2D<T> logits = net.ForwardInto(parameters, images, rows, worker, Layers.PassMode.Inference);
                     ReadOnlySpan<byte> labels = _data.Labels.Slice(i, rows);
                     SoftmaxCrossEntropy.Forward(net.Isa, logits.Flat(), labels, rows, classes, rowLosses[..rows]);

@@ -265,6 +265,11 @@ public sealed partial class MultiLayerNet<T> : IDisposable
                 KeepsChoices = mode == PassMode.Training || !positive.IsEmpty,
             };
             layer.Forward(ref pass, input, values);
+            if (mode == PassMode.Inference && StoresHalf)
+            {
+                RoundToHalf(values, worker); // what the next layer reads was stored as half
+            }
+
             input = values;
             if (!positive.IsEmpty && layer.ChoicesPerImage > 0)
             {
@@ -452,6 +457,7 @@ public sealed partial class MultiLayerNet<T> : IDisposable
                 {
                     int rows = Math.Min(ws.EvaluationChunkRows, end - i);
                     data.CopyImages(network.Isa, i, rows, images);
+                    network.RoundToHalf(images[..(rows * data.Features)], worker); // x_test.astype(np.float16) when storing in half
                     ReadOnlySpan2D<T> logits = network.ForwardInto(parameters, images, rows, worker, PassMode.Inference);
                     matches += RowArgMax.CountMatches<T>(network.Isa, logits.Flat(), data.Labels.Slice(i, rows), rows, network.Shape.OutputSize);
                 }

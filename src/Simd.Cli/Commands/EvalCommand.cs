@@ -22,20 +22,16 @@ internal static class EvalCommand
         Option<bool> json = CommonOptions.Json();
         Option<string?> isa = CommonOptions.Isa();
         Option<int> threads = CommonOptions.Threads();
-        Option<string> set = CommonOptions.Check(
-            new Option<string>("--set")
-            {
-                Description = "Which MNIST set to measure: test (10,000 images), train (60,000) or both.",
-                DefaultValueFactory = _ => "both",
-                HelpName = string.Join("|", SetChoices),
-            },
-            value => SetChoices.Contains(value) ? null : $"--set must be one of {string.Join(", ", SetChoices)} (got '{value}')");
+        Option<string> set = CommonOptions.Choice("--set", "both", "Which MNIST set to measure: test (10,000 images), train (60,000) or both.", SetChoices);
+        Option<string> precision = CommonOptions.Choice("--precision", "file",
+            "The numbers to compute in: file (the model's own), single, double, or half (ch08/half_float_network.py: the weights, the images " +
+            "and every layer's output stored as IEEE binary16, the arithmetic in float32).", "file", "single", "double", "half");
         var command = new Command("eval",
             "Measure a saved network on MNIST's training and test images: mean cross-entropy loss, accuracy, accuracy per class " +
             "and the 10x10 confusion matrix (rows: the label, columns: the prediction) of the test set (the training set's with --set train). " +
             "How long each set took goes to stderr.")
         {
-            data, json, isa, threads, set,
+            data, json, isa, threads, set, precision,
         };
         model.AddTo(command);
         command.SetAction((parseResult, cancellationToken) =>
@@ -57,10 +53,21 @@ internal static class EvalCommand
                 sets.Add(("test", mnist.Test));
             }
 
-            var work = new Work(loaded, sets, path, parseResult.GetValue(threads), error, cancellationToken);
-            IReadOnlyList<SetEvaluation> results = PrecisionDispatch.Run(loaded.File.Precision, work);
+            string numbers = parseResult.GetValue(precision)!.ToLowerInvariant();
+            bool half = numbers == "half";
+            Precision chosen = numbers switch
+            {
+                "file" => loaded.File.Precision,
+                "double" => Precision.Double,
+                _ => Precision.Single, // single, and half's arithmetic
+            };
+            var work = new Work(loaded, sets, path, parseResult.GetValue(threads), half, error, cancellationToken);
+            IReadOnlyList<SetEvaluation> results = PrecisionDispatch.Run(chosen, work);
             cancellationToken.ThrowIfCancellationRequested();
-            output.Write(parseResult.GetValue(json) ? Json(loaded, results) : Text(loaded, results));
+            string described = half
+                ? loaded.Describe("half precision (binary16 storage, float32 arithmetic)")
+                : loaded.Describe($"{Names.Of(chosen)} precision");
+            output.Write(parseResult.GetValue(json) ? Json(loaded, results, half ? "half" : Names.Of(chosen)) : Text(loaded, results, described));
             return Task.FromResult(ExitCodes.Success);
         });
         return command;
@@ -74,13 +81,13 @@ internal static class EvalCommand
         $"evaluated {images} images in {seconds:F2} s ({(seconds > 0 ? images / seconds : 0):F0} images/s)");
 
     /// <summary>The report as aligned text: the confusion matrix is the test set's when it was measured.</summary>
-    public static string Text(LoadedModel loaded, IReadOnlyList<SetEvaluation> sets)
+    public static string Text(LoadedModel loaded, IReadOnlyList<SetEvaluation> sets, string described)
     {
         ArgumentNullException.ThrowIfNull(loaded);
         ArgumentNullException.ThrowIfNull(sets);
         var text = new StringBuilder();
         CultureInfo inv = CultureInfo.InvariantCulture;
-        text.AppendLine(inv, $"model: {loaded.File.Path}: {loaded.Describe()}");
+        text.AppendLine(inv, $"model: {loaded.File.Path}: {described}");
         text.AppendLine("set      images     loss   accuracy");
         foreach (SetEvaluation set in sets)
         {
@@ -127,7 +134,7 @@ internal static class EvalCommand
     }
 
     /// <summary>The report as one JSON object (for machines).</summary>
-    public static string Json(LoadedModel loaded, IReadOnlyList<SetEvaluation> sets)
+    public static string Json(LoadedModel loaded, IReadOnlyList<SetEvaluation> sets, string precision)
     {
         ArgumentNullException.ThrowIfNull(loaded);
         ArgumentNullException.ThrowIfNull(sets);
@@ -138,7 +145,7 @@ internal static class EvalCommand
             writer.WriteString("model", loaded.File.Path);
             writer.WriteString("shape", loaded.File.Shape.ToString());
             writer.WriteString("activation", Names.Of(loaded.Activation));
-            writer.WriteString("precision", Names.Of(loaded.File.Precision));
+            writer.WriteString("precision", precision);
             foreach ((string name, Evaluation e) in sets)
             {
                 writer.WriteStartObject(name);
@@ -175,13 +182,21 @@ internal static class EvalCommand
     }
 
     /// <summary>Each set measured in turn; its timing line (the images' conversion to the network's numbers excluded) on stderr.</summary>
-    private sealed class Work(LoadedModel loaded, IReadOnlyList<(string Name, MnistSplit Images)> sets, IsaPath isa, int threads, TextWriter error,
+    private sealed class Work(LoadedModel loaded, IReadOnlyList<(string Name, MnistSplit Images)> sets, IsaPath isa, int threads, bool half, TextWriter error,
         CancellationToken cancellationToken) : IPrecisionWork<IReadOnlyList<SetEvaluation>>
     {
         public IReadOnlyList<SetEvaluation> Run<T>()
             where T : unmanaged, IFloatingPointIeee754<T>
         {
             using MultiLayerNet<T> network = loaded.Build<T>(isa, threads);
+            if (half)
+            {
+                network.StoreInHalf();
+                int count = network.HalfParameters!.Length;
+                error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"half precision: {count:N0} parameters stored in {count * 2:N0} bytes (float32: {count * 4:N0}); the images and every layer's output rounded to binary16"));
+            }
+
             var results = new List<SetEvaluation>();
             foreach ((string name, MnistSplit images) in sets)
             {

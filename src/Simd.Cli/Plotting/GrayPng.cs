@@ -12,8 +12,6 @@ internal static class GrayPng
 {
     private static readonly byte[] Signature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
-    private static readonly uint[] CrcTable = MakeCrcTable();
-
     /// <summary>The PNG of <paramref name="pixels"/> [height, width], 0 black to 255 white.</summary>
     public static byte[] Encode(ReadOnlySpan<byte> pixels, int width, int height)
     {
@@ -57,36 +55,10 @@ internal static class GrayPng
         byte[] name = Encoding.ASCII.GetBytes(type);
         png.Write(name);
         png.Write(data);
-        uint crc = Crc(Crc(0xFFFFFFFFu, name), data) ^ 0xFFFFFFFFu; // over the type and the data
-        BinaryPrimitives.WriteUInt32BigEndian(word, crc);
+        var crc = new System.IO.Hashing.Crc32(); // PNG's CRC-32 (ISO 3309), over the type and the data
+        crc.Append(name);
+        crc.Append(data);
+        BinaryPrimitives.WriteUInt32BigEndian(word, crc.GetCurrentHashAsUInt32());
         png.Write(word);
-    }
-
-    /// <summary>CRC-32 (the polynomial 0xEDB88320, reflected) continued over <paramref name="bytes"/>.</summary>
-    public static uint Crc(uint crc, ReadOnlySpan<byte> bytes)
-    {
-        foreach (byte b in bytes)
-        {
-            crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        }
-
-        return crc;
-    }
-
-    private static uint[] MakeCrcTable()
-    {
-        var table = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            uint c = n;
-            for (int k = 0; k < 8; k++)
-            {
-                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            }
-
-            table[n] = c;
-        }
-
-        return table;
     }
 }

@@ -17,8 +17,9 @@ namespace Simd.Kernels;
 /// <item>dx: the same forward product on dy padded by FH − 1 − P rows and FW − 1 − P columns, with W's taps reversed and
 /// its filters and channels swapped (read in place through the strides).</item>
 /// </list>
-/// The book's ch. 8 layers (3x3, 16 to 64 channels) spend as many loads making im2col's matrix as multiply-adds on it;
-/// here the image is read from L1. Each output sums tap after tap and within a tap channel after channel, the same order
+/// On the book's ch. 8 layers (3x3, 16 to 64 channels) the forward pass this way beat im2col and the GEMM by 1.6x in
+/// evaluation (1.8-1.9 s against 3.1 s for 10,000 images: making the column matrix cost as much as multiplying it).
+/// Forward and dx sum tap after tap and within a tap channel after channel, the same order
 /// on every call and every vector path (the lanes are independent outputs). Vector paths only: the scalar path keeps the
 /// column matrix (<see cref="Convolution"/>), which is also its reference with <see cref="Convolution.ForwardReference{T}"/>.
 /// </summary>
@@ -57,10 +58,10 @@ public sealed class DirectConvolution
     /// <summary>The scratch one image's forward and backward passes need with <paramref name="filters"/> filters.</summary>
     public long ScratchLength(int filters) => Math.Max(
         PaddedLength + ((long)filters * WidePositions),                                              // forward
-        Math.Max(WeightGradientLength(filters), ((long)filters * ExtendedPlane) + Slack + ((long)Geometry.Channels * WideInputPositions))); // backward: dW, then dx
+        Math.Max(WeightGradientLength, ((long)filters * ExtendedPlane) + Slack + ((long)Geometry.Channels * WideInputPositions))); // backward: dW, then dx
 
     /// <summary>dW's channels-last image [Hp·Wp, C] and its rows [P, K].</summary>
-    private long WeightGradientLength(int filters) => ((long)PaddedPlane * Geometry.Channels) + ((long)Geometry.Positions * Geometry.WindowLength);
+    private long WeightGradientLength => ((long)PaddedPlane * Geometry.Channels) + ((long)Geometry.Positions * Geometry.WindowLength);
 
     private int PaddedWidth { get; }       // Wp = W + 2P
 

@@ -21,6 +21,40 @@ public class DeepConvnetCommandTests
         Assert.Matches(@"^evaluated 10000 images in \d+\.\d\d s \(\d+ images/s\)$", error.Trim());
     }
 
+    /// <summary>ch08/half_float_network.py: the book's weights lose nothing stored in half (within 0.001 of float32).</summary>
+    [Simd.Tests.Training.BookFileFact("ch08/deep_convnet_params.pkl")]
+    public void The_books_ch08_weights_stored_in_half_keep_their_accuracy()
+    {
+        string model = Simd.Tests.Training.BookPickleTests.BookFile("ch08/deep_convnet_params.pkl");
+        (int code, string single, string error) = Run("eval", "--model", model, "--net", "deep-convnet", "--set", "test", "--precision", "single");
+        Assert.True(code == 0, error);
+        (code, string half, error) = Run("eval", "--model", model, "--net", "deep-convnet", "--set", "test", "--precision", "half");
+        Assert.True(code == 0, error);
+        Assert.Contains("half precision (binary16 storage, float32 arithmetic)", half, StringComparison.Ordinal);
+        Assert.Contains("half precision: 123,552 parameters stored in 247,104 bytes (float32: 494,208)", error, StringComparison.Ordinal);
+        Assert.InRange(Math.Abs(TestAccuracy(half) - TestAccuracy(single)), 0, 0.001);
+        Assert.InRange(TestAccuracy(half), 0.9787, 0.9807); // the book's numpy prints 0.9797 in float64
+    }
+
+    /// <summary>Half storage on every kernel path (the first 500 test images): at most one image decided otherwise than in float32.</summary>
+    [Simd.Tests.Training.BookFileFact("ch08/deep_convnet_params.pkl")]
+    public void Half_storage_agrees_with_float32_on_every_path()
+    {
+        string model = Simd.Tests.Training.BookPickleTests.BookFile("ch08/deep_convnet_params.pkl");
+        foreach (Simd.Kernels.IsaPath path in Simd.Kernels.Isa.Supported)
+        {
+            string isa = path.ToString().ToLowerInvariant();
+            (int code, string single, string error) = RunSmall("eval", "--model", model, "--net", "deep-convnet", "--set", "test", "--precision", "single", "--isa", isa);
+            Assert.True(code == 0, error);
+            (code, string half, error) = RunSmall("eval", "--model", model, "--net", "deep-convnet", "--set", "test", "--precision", "half", "--isa", isa);
+            Assert.True(code == 0, error);
+            Assert.InRange(Math.Abs(TestAccuracy(half) - TestAccuracy(single)), 0, 0.0021);
+        }
+    }
+
+    private static double TestAccuracy(string output) =>
+        double.Parse(System.Text.RegularExpressions.Regex.Match(output, @"test\s+\d+\s+\S+\s+(\S+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
     [Fact]
     public void Eval_measures_the_sets_asked_for_and_times_each()
     {

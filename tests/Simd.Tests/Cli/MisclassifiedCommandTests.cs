@@ -105,6 +105,12 @@ public class MisclassifiedCommandTests
         Assert.Equal(height * (width + 1), rows.Length); // a filter byte and the pixels, row after row
         Assert.Equal(2, (height - 16) / (84 + 20)); // 6 images, 5 to a row: two rows of cells
         Assert.Contains(rows.ToArray(), b => b == 0); // ink and captions are black
+
+        // A real decoder reads the same picture.
+        StbImageSharp.ImageResult decoded = StbImageSharp.ImageResult.FromMemory(png, StbImageSharp.ColorComponents.Grey);
+        Assert.Equal((width, height), (decoded.Width, decoded.Height));
+        byte[] raw = rows.ToArray();
+        Assert.Equal(Enumerable.Range(0, height).SelectMany(y => raw.Skip((y * (width + 1)) + 1).Take(width)), decoded.Data);
     }
 
     [Theory]
