@@ -5,7 +5,7 @@ namespace Simd.Cli;
 
 /// <summary>
 /// Training's progress line on a terminal, between the evaluation rows: "iteration 1,234/10,000 (12%),
-/// 8,123 it/s, next evaluation at 1,800, 0:05 left". A thread of its own redraws it four times a second
+/// epoch 3/17, 8,123 it/s, 0:05 left" (an evaluation row comes at the end of each epoch). A thread of its own redraws it four times a second
 /// from the step counter, so the steps themselves do nothing for it; the line is composed in a buffer
 /// made once, so drawing it allocates nothing either, and the thread is started before the steps (a
 /// timer would start the thread pool, which allocates, at its first tick inside the run): the run's
@@ -63,7 +63,7 @@ internal sealed class TrainingProgress : IDisposable
             int done = _iteration();
             double seconds = Stopwatch.GetElapsedTime(_start).TotalSeconds;
             double rate = seconds > 0 ? (done - _first) / seconds : 0;
-            int next = ((done / _perEpoch) + 1) * _perEpoch;
+            int epochs = (_total + _perEpoch - 1) / _perEpoch;
             Span<char> line = _line;
             line[0] = '\r';
             int at = 1;
@@ -73,14 +73,13 @@ internal sealed class TrainingProgress : IDisposable
             AppendNumber(line, ref at, _total);
             Append(line, ref at, " (");
             AppendNumber(line, ref at, _total > 0 ? 100L * done / _total : 0);
-            Append(line, ref at, "%), ");
+            Append(line, ref at, "%), epoch ");
+            AppendNumber(line, ref at, Math.Min(done / _perEpoch, epochs - 1) + 1);
+            Append(line, ref at, "/");
+            AppendNumber(line, ref at, epochs);
+            Append(line, ref at, ", ");
             AppendNumber(line, ref at, (long)rate);
             Append(line, ref at, " it/s");
-            if (next < _total)
-            {
-                Append(line, ref at, ", next evaluation at ");
-                AppendNumber(line, ref at, next);
-            }
 
             if (rate > 0)
             {

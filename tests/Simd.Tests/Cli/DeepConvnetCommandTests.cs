@@ -19,6 +19,13 @@ public class DeepConvnetCommandTests
         Assert.DoesNotContain("train ", output, StringComparison.Ordinal);
         Assert.Contains("confusion matrix, test set", output, StringComparison.Ordinal);
         Assert.Matches(@"^evaluated 10000 images in \d+\.\d\d s \(\d+ images/s\)$", error.Trim());
+
+        // The same weights as numpy's np.savez writes them (the book's params dict): the same accuracy.
+        using var dir = new TempDirectory();
+        Simd.Training.Models.Npz.Write(dir.File("book.npz"), Simd.Training.Models.BookPickle.Read(Simd.Tests.Training.BookPickleTests.BookFile("ch08/deep_convnet_params.pkl")));
+        (code, output, error) = Run("eval", "--model", dir.File("book.npz"), "--net", "deep-convnet", "--set", "test");
+        Assert.True(code == 0, error);
+        Assert.Matches(@"test\s+10000\s+\S+\s+0\.9797", output);
     }
 
     /// <summary>ch08/half_float_network.py: the book's weights lose nothing stored in half (within 0.001 of float32).</summary>
