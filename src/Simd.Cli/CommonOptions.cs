@@ -40,19 +40,26 @@ internal static class CommonOptions
 
     /// <summary>Where the SVG of <paramref name="option"/> goes, checked before any work: links followed, a regular file in an existing directory, named .svg.</summary>
     /// <exception cref="UsageException">One line naming --output and the problem.</exception>
-    public static string SvgTarget(ParseResult parseResult, Option<string> option)
+    public static string SvgTarget(ParseResult parseResult, Option<string> option) => OutputTarget(parseResult.GetValue(option)!, ".svg");
+
+    /// <summary>
+    /// Where --output <paramref name="path"/> goes, checked before any work: links followed, a regular file in an
+    /// existing directory, named with <paramref name="extension"/> (<paramref name="hint"/> follows the refusal).
+    /// </summary>
+    /// <exception cref="UsageException">One line naming --output and the problem.</exception>
+    public static string OutputTarget(string path, string extension, string hint = "")
     {
         string target;
         try
         {
-            target = Training.Files.OutputFile.Target(parseResult.GetValue(option)!);
+            target = Training.Files.OutputFile.Target(path);
         }
         catch (Training.Files.OutputFileException e)
         {
             throw new UsageException($"--output {e.Message}");
         }
 
-        return target.EndsWith(".svg", StringComparison.OrdinalIgnoreCase) ? target : throw new UsageException($"--output {target}: the name must end in .svg");
+        return target.EndsWith(extension, StringComparison.OrdinalIgnoreCase) ? target : throw new UsageException($"--output {target}: the name must end in {extension}{hint}");
     }
 
     /// <summary>Refuses empty or blank paths among an argument's values.</summary>

@@ -40,7 +40,9 @@ internal static class MisclassifiedCommand
         command.SetAction((parseResult, cancellationToken) =>
         {
             bool asPng = parseResult.GetValue(png);
-            string target = Target(parseResult.GetValue(output) ?? (asPng ? "mistakes.png" : "mistakes.svg"), asPng); // before any work
+            string target = asPng // checked before any work
+                ? CommonOptions.OutputTarget(parseResult.GetValue(output) ?? "mistakes.png", ".png")
+                : CommonOptions.OutputTarget(parseResult.GetValue(output) ?? "mistakes.svg", ".svg", " (or give --png for a .png)");
             LoadedModel loaded = model.Open(parseResult, cancellationToken);
             IsaPath path = CommonOptions.ResolveIsa(parseResult.GetValue(isa));
             MnistData mnist = DataAccess.Load(parseResult.GetValue(data), parseResult.InvocationConfiguration.Error, cancellationToken);
@@ -85,25 +87,6 @@ internal static class MisclassifiedCommand
         }
 
         return mistakes;
-    }
-
-    /// <summary>The output checked before any work: links followed, a regular file in an existing directory, .svg or .png.</summary>
-    private static string Target(string path, bool png)
-    {
-        string target;
-        try
-        {
-            target = OutputFile.Target(path);
-        }
-        catch (OutputFileException e)
-        {
-            throw new UsageException($"--output {e.Message}");
-        }
-
-        string extension = png ? ".png" : ".svg";
-        return target.EndsWith(extension, StringComparison.OrdinalIgnoreCase)
-            ? target
-            : throw new UsageException($"--output {target}: the name must end in {extension}{(png ? "" : " (or give --png for a .png)")}");
     }
 
     private sealed class Work(LoadedModel loaded, MnistSplit test, IsaPath isa, int threads, int[] predictions, double[] probabilities) : IPrecisionWork<Evaluation>
