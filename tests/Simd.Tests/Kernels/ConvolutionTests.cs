@@ -89,11 +89,11 @@ public class ConvolutionTests
     {
         if (path == IsaPath.Scalar || !DirectConvolution.Applies(Geometry(index)))
         {
-            Assert.Throws<ArgumentException>(() => DirectCase<float>(path, Geometry(index)));
+            Assert.Throws<ArgumentException>(() => ConvolutionMatches<float>(path, Geometry(index), index, direct: true));
             return;
         }
 
-        DirectCase<float>(path, Geometry(index));
+        ConvolutionMatches<float>(path, Geometry(index), index, direct: true);
     }
 
     [Theory]
@@ -105,26 +105,25 @@ public class ConvolutionTests
             return; // the scalar path keeps the column matrix: the float theory checks it refuses
         }
 
-        foreach (ConvolutionGeometry g in (ConvolutionGeometry[])[new(1, 28, 28, 3, 3, 1, 1), new(16, 28, 28, 3, 3, 1, 1), new(32, 14, 14, 3, 3, 1, 2), new(64, 8, 8, 3, 3, 1, 1), new(5, 9, 11, 5, 3, 1, 2)])
+        ConvolutionGeometry[] layers = [new(1, 28, 28, 3, 3, 1, 1), new(16, 28, 28, 3, 3, 1, 1), new(32, 14, 14, 3, 3, 1, 2), new(64, 8, 8, 3, 3, 1, 1), new(5, 9, 11, 5, 3, 1, 2)];
+        for (int i = 0; i < layers.Length; i++)
         {
-            DirectCase<double>(path, g);
+            ConvolutionMatches<double>(path, layers[i], seed: 50 + i, direct: true);
         }
     }
-
-    private static void DirectCase<T>(IsaPath path, ConvolutionGeometry g)
-        where T : unmanaged, IFloatingPointIeee754<T>
-        => ConvolutionMatches<T>(path, g, direct: true);
 
     /// <summary>Forward and backward over a batch (1 image, then 7, weight gradients summed in image order), FN = 7.</summary>
     private static void ConvolutionMatches<T>(IsaPath path, int index)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => ConvolutionMatches<T>(path, Geometry(index), direct: false);
+        => ConvolutionMatches<T>(path, Geometry(index), index, direct: false);
 
-    private static void ConvolutionMatches<T>(IsaPath path, ConvolutionGeometry g, bool direct)
+    /// <param name="seed">Picks the random inputs (the geometry's index in <see cref="Geometries"/>).</param>
+    /// <param name="direct">Run <see cref="DirectConvolution"/> instead of the column matrix's <see cref="Convolution"/>.</param>
+    private static void ConvolutionMatches<T>(IsaPath path, ConvolutionGeometry g, int seed, bool direct)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         const int Filters = 7;
-        int index = g.Channels + g.Height + g.WindowWidth; // seeds
+        int index = seed;
         var directConvolution = direct ? new DirectConvolution(g) : null;
         const double Guard = 42;
         T[] scratch = direct ? new T[directConvolution!.ScratchLength(Filters) + 1] : [];

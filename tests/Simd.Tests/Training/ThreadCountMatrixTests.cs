@@ -20,10 +20,13 @@ public class ThreadCountMatrixTests
 
     public static TheoryData<int> BatchSizes => [.. Batches];
 
+    /// <summary>Direct convolutions (stride 1, several channels, odd sizes, padding 2) whose dW partials are tap-major, and dropout after the output.</summary>
+    private const string DirectStack = "conv3x3p1-relu-conv5x3p2-relu-pool2-conv4x3p1-relu-affine10-dropout0.5";
+
     /// <summary>
     /// Every kind of network, as a stack of layers: the book's ReLU network; a deep one with weight decay and an
     /// optimizer with state; batch normalization with dropout; dropout alone; convolutions fused and apart, a
-    /// convolution giving dX, batch normalization on images. Each with the batches that split unevenly. The networks
+    /// convolution giving dX, batch normalization on images, direct convolutions. Each with the batches that split unevenly. The networks
     /// with a convolution also on the narrower paths, whose row blocks follow their GEMM tile (6 images, or 1 on the
     /// scalar path) and hold the convolution's partial weight gradients.
     /// </summary>
@@ -49,6 +52,7 @@ public class ThreadCountMatrixTests
             {
                 data.Add("affine33-relu-dropout0.3-affine17-relu-dropout0.3-affine10", batch, OptimizerKind.Adam, 0, Isa.Best);
                 data.Add("conv6x5-relu-pool2-affine20-relu-affine10", batch, OptimizerKind.Adam, 0.01, Isa.Best);
+                data.Add(DirectStack, batch, OptimizerKind.Adam, 0, Isa.Best);
             }
 
             data.Add("conv3x3p1-relu-conv4x3s2-relu-pool3s2-batchnorm-dropout0.5-affine10", 7, OptimizerKind.Adam, 0.01, Isa.Best);
@@ -57,6 +61,7 @@ public class ThreadCountMatrixTests
             {
                 data.Add("conv6x5-relu-pool2-affine20-relu-affine10", 100, OptimizerKind.Adam, 0.01, path);
                 data.Add("conv3x3p1-relu-conv4x3s2-relu-pool3s2-batchnorm-dropout0.5-affine10", 13, OptimizerKind.Adam, 0.01, path);
+                data.Add(DirectStack, 13, OptimizerKind.Adam, 0, path);
             }
 
             return data;

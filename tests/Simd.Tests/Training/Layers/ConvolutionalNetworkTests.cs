@@ -29,6 +29,7 @@ public class ConvolutionalNetworkTests
         "pool2-conv3x3-batchnorm-relu-dropout0.3-affine7-sigmoid-affine10", // pooling first, batch norm and dropout on images
         "conv2x7p1-relu-affine10",                        // a 7x7 kernel, no pooling
         "conv4x5p2-sigmoid-pool2-affine10",               // a max pooling with places within h of each other: kinks left out
+        "conv3x3p1-relu-conv5x3p2-relu-pool2-conv4x3p1-relu-affine10-dropout0.5", // direct convolutions (odd sizes, dX, tap-major dW), dropout after the output
     ];
 
     [Theory]
@@ -59,11 +60,13 @@ public class ConvolutionalNetworkTests
         Assert.True(GradientComparison.Compare<double>(network.Shape, backprop, numerical, kinks)[0].RelativeError > Tolerance);
     }
 
-    [Fact]
-    public void A_training_step_allocates_nothing()
+    [Theory]
+    [InlineData("simple-convnet")]
+    [InlineData("deep-convnet")] // the direct convolution, pooling apart, dropout after the output
+    public void A_training_step_allocates_nothing(string net)
     {
         Dataset<float> train = MnistFixture.TrainSingle;
-        using var network = new MultiLayerNet<float>(LayerStack.Named("simple-convnet")!, Isa.Best, BookDefaults.Seed, 100, threads: 2);
+        using var network = new MultiLayerNet<float>(LayerStack.Named(net)!, Isa.Best, BookDefaults.Seed, 100, threads: 2);
         var optimizer = new OptimizerSettings(OptimizerKind.Adam, 0.001);
         for (int i = 0; i < 100; i++)
         {
