@@ -46,9 +46,11 @@ public sealed class DirectConvolution
         ExtendedPlane = (g.Height + g.WindowHeight - 1) * ExtendedWidth;
         WideInputPositions = RoundUp(g.Height * ExtendedWidth);
         _tapOffsets = [.. Enumerable.Range(0, g.WindowHeight * g.WindowWidth).Select(t => TapOffset(t, g.WindowWidth, PaddedWidth))];
+        _extendedTapOffsets = [.. Enumerable.Range(0, g.WindowHeight * g.WindowWidth).Select(t => TapOffset(t, g.WindowWidth, ExtendedWidth))];
     }
 
-    private readonly int[] _tapOffsets; // [FH·FW]: where each window tap is from its window's corner, on padded rows
+    private readonly int[] _tapOffsets;         // [FH·FW]: where each window tap is from its window's corner, on padded rows
+    private readonly int[] _extendedTapOffsets; // [FH·FW]: the same on dx's rows of dy padded by FH − 1 − P
 
     public ConvolutionGeometry Geometry { get; }
 
@@ -97,7 +99,7 @@ public sealed class DirectConvolution
         Span<T> padded = scratch[..PaddedLength];
         Span<T> wide = scratch.Slice(PaddedLength, filters * WidePositions); // [FN, WidePositions]
         Pad(x, g.Channels, g.Height, g.Width, g.Pad, g.Pad, PaddedWidth, PaddedPlane, padded);
-        Taps(isa, weights, g.WindowLength, g.WindowHeight * g.WindowWidth, g.WindowWidth, reversed: false, padded, PaddedWidth, PaddedPlane, filters, g.Channels, WidePositions, wide);
+        Taps(isa, weights, g.WindowLength, _tapOffsets, reversed: false, padded, PaddedPlane, filters, g.Channels, WidePositions, wide);
         for (int f = 0; f < filters; f++)
         {
             Crop(wide.Slice(f * WidePositions, WidePositions), PaddedWidth, g.OutputHeight, g.OutputWidth, bias[f], y.Slice(f * g.Positions, g.Positions));
@@ -121,7 +123,7 @@ public sealed class DirectConvolution
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ConvolutionGeometry g = Geometry;
-        int filters = dBias.Length, taps = g.WindowHeight * g.WindowWidth;
+        int filters = dBias.Length;
         Check(isa, x, weights, filters, scratch);
         ShapeCheck.AtLeast(dy, (long)filters * g.Positions, nameof(dy));
         ShapeCheck.AtLeast(dWeights, (long)filters * g.WindowLength, nameof(dWeights));
@@ -137,7 +139,7 @@ public sealed class DirectConvolution
         Span<T> extended = scratch[..extendedLength];
         Span<T> wideInput = scratch.Slice(extendedLength, g.Channels * WideInputPositions);
         Pad(dy, filters, g.OutputHeight, g.OutputWidth, g.WindowHeight - 1 - g.Pad, g.WindowWidth - 1 - g.Pad, ExtendedWidth, ExtendedPlane, extended);
-        Taps(isa, weights, g.WindowLength, taps, g.WindowWidth, reversed: true, extended, ExtendedWidth, ExtendedPlane, g.Channels, filters, WideInputPositions, wideInput);
+        Taps(isa, weights, g.WindowLength, _extendedTapOffsets, reversed: true, extended, ExtendedPlane, g.Channels, filters, WideInputPositions, wideInput);
         for (int c = 0; c < g.Channels; c++)
         {
             Crop(wideInput.Slice(c * WideInputPositions, WideInputPositions), ExtendedWidth, g.Height, g.Width, T.Zero, dx.Slice(c * g.Height * g.Width, g.Height * g.Width));
@@ -237,36 +239,31 @@ public sealed class DirectConvolution
     }
 
     /// <summary>
-    /// out_wide[o, q] = Σ_tap Σ_i A(o, i)·source[i, q + tap offset]: one GEMM a tap (k = the source's channels), the first
-    /// writing, the rest continuing its sums. A(o, i) = W[o, i, tap] (forward), or W[i, o, last tap − tap] (dx,
-    /// <paramref name="reversed"/>): W read in place through the GEMM's strides.
+    /// out_wide[o, q] = Σ_tap Σ_i A(o, i)·source[i, q + tap offset], the taps outer and the channels inner, each tile of
+    /// the output summed in registers over all taps (<see cref="GemmDriver.RunTaps"/>). A(o, i) = W[o, i, tap] (forward),
+    /// or W[i, o, last tap − tap] (dx, <paramref name="reversed"/>): W read in place through the GEMM's strides.
     /// </summary>
     private static void Taps<T>(
-        IsaPath isa, ReadOnlySpan<T> weights, int windowLength, int taps, int windowWidth, bool reversed,
-        ReadOnlySpan<T> source, int sourceWidth, int sourcePlane, int outputs, int inputs, int positions, Span<T> wide)
+        IsaPath isa, ReadOnlySpan<T> weights, int windowLength, ReadOnlySpan<int> tapOffsets, bool reversed,
+        ReadOnlySpan<T> source, int sourcePlane, int outputs, int inputs, int positions, Span<T> wide)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ref T w0 = ref MemoryMarshal.GetReference(weights);
-        ref T s0 = ref MemoryMarshal.GetReference(source);
-        ref T c0 = ref MemoryMarshal.GetReference(wide);
-        nint aRow = reversed ? taps : windowLength, aK = reversed ? windowLength : taps;
-        for (int t = 0; t < taps; t++)
+        int taps = tapOffsets.Length;
+        ref T a = ref Unsafe.Add(ref MemoryMarshal.GetReference(weights), reversed ? taps - 1 : 0);
+        ref T b = ref MemoryMarshal.GetReference(source);
+        ref T c = ref MemoryMarshal.GetReference(wide);
+        nint aRow = reversed ? taps : windowLength, aK = reversed ? windowLength : taps, aTap = reversed ? -1 : 1;
+        switch (Isa.Effective(isa))
         {
-            ref T a = ref Unsafe.Add(ref w0, reversed ? taps - 1 - t : t);
-            ref T b = ref Unsafe.Add(ref s0, TapOffset(t, windowWidth, sourceWidth));
-            TileInit init = t == 0 ? TileInit.None : TileInit.Continue;
-            switch (Isa.Effective(isa))
-            {
-                case IsaPath.Vector512:
-                    GemmDriver.Run<T, V512<T>>(ref a, aRow, aK, ref b, sourcePlane, ref Unsafe.NullRef<T>(), outputs, inputs, positions, ref c0, positions, init, GemmBlocking.Rows512, GemmBlocking.Vectors512);
-                    break;
-                case IsaPath.Vector256:
-                    GemmDriver.Run<T, V256<T>>(ref a, aRow, aK, ref b, sourcePlane, ref Unsafe.NullRef<T>(), outputs, inputs, positions, ref c0, positions, init, GemmBlocking.Rows256, GemmBlocking.Vectors256);
-                    break;
-                default:
-                    GemmDriver.Run<T, V128<T>>(ref a, aRow, aK, ref b, sourcePlane, ref Unsafe.NullRef<T>(), outputs, inputs, positions, ref c0, positions, init, GemmBlocking.Rows128, GemmBlocking.Vectors128);
-                    break;
-            }
+            case IsaPath.Vector512:
+                GemmDriver.RunTaps<T, V512<T>>(ref a, aRow, aK, aTap, ref b, sourcePlane, tapOffsets, outputs, inputs, positions, ref c, positions, GemmBlocking.Rows512, GemmBlocking.Vectors512);
+                break;
+            case IsaPath.Vector256:
+                GemmDriver.RunTaps<T, V256<T>>(ref a, aRow, aK, aTap, ref b, sourcePlane, tapOffsets, outputs, inputs, positions, ref c, positions, GemmBlocking.Rows256, GemmBlocking.Vectors256);
+                break;
+            default:
+                GemmDriver.RunTaps<T, V128<T>>(ref a, aRow, aK, aTap, ref b, sourcePlane, tapOffsets, outputs, inputs, positions, ref c, positions, GemmBlocking.Rows128, GemmBlocking.Vectors128);
+                break;
         }
     }
 

@@ -113,22 +113,68 @@ internal static class GemmDriver
         }
     }
 
+    /// <summary>
+    /// C[m, n] = Σ_t A_t·B_t, a direct convolution's sum over window taps: A_t(i, p) = a[t·aTap + i·aRow + p·aK],
+    /// B_t[p, j] = b[bTaps[t] + p·ldb + j]. Each tile keeps its sums in registers over every tap (taps outer, k inner:
+    /// the same chain of multiply-adds as one product a tap continuing the last, so the same bits), so C is written
+    /// once instead of loaded and stored once a tap. Requires n a multiple of the lanes (the wide rows are).
+    /// </summary>
+    public static void RunTaps<T, TV>(
+        ref T a, nint aRow, nint aK, nint aTap,
+        ref T b, nint ldb, ReadOnlySpan<int> bTaps,
+        int m, int k, int n,
+        ref T c, nint ldc, int maxRows, int maxVectors)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : struct, IVector<TV, T>
+    {
+        int lanes = TV.Lanes;
+        if (n % lanes != 0)
+        {
+            throw new ArgumentException($"the taps' product needs whole vectors of columns (got {n} columns, {lanes} lanes)", nameof(n));
+        }
+
+        for (int j = 0; j < n; j += maxVectors * lanes)
+        {
+            int vectors = Math.Min(maxVectors, (n - j) / lanes);
+            ref T bPanel = ref Unsafe.Add(ref b, j);
+            for (int i = 0; i < m; i += maxRows)
+            {
+                int rows = Math.Min(maxRows, m - i);
+                ref T aTile = ref Unsafe.Add(ref a, i * aRow);
+                ref T cTile = ref Unsafe.Add(ref c, (i * ldc) + j);
+                switch (vectors)
+                {
+                    case 3:
+                        TileRows<T, TV, C3>(rows, ref aTile, aRow, aK, ref bPanel, ldb, k, ref cTile, ldc, ref Unsafe.NullRef<T>(), TileInit.None, 0, bTaps, aTap);
+                        break;
+                    case 2:
+                        TileRows<T, TV, C2>(rows, ref aTile, aRow, aK, ref bPanel, ldb, k, ref cTile, ldc, ref Unsafe.NullRef<T>(), TileInit.None, 0, bTaps, aTap);
+                        break;
+                    default:
+                        TileRows<T, TV, C1>(rows, ref aTile, aRow, aK, ref bPanel, ldb, k, ref cTile, ldc, ref Unsafe.NullRef<T>(), TileInit.None, 0, bTaps, aTap);
+                        break;
+                }
+            }
+        }
+    }
+
     private static void TileRows<T, TV, TVectors>(
-        int rows, ref T a, nint aRow, nint aK, ref T b, nint ldb, int k, ref T c, nint ldc, ref T bias, TileInit init, nint prefetch = 0)
+        int rows, ref T a, nint aRow, nint aK, ref T b, nint ldb, int k, ref T c, nint ldc, ref T bias, TileInit init, nint prefetch = 0,
+        ReadOnlySpan<int> bTaps = default, nint aTap = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TV : struct, IVector<TV, T>
         where TVectors : struct, IConstant
     {
         switch (rows)
         {
-            case 8: GemmMicroKernel.Tile<T, TV, C8, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch); break;
-            case 7: GemmMicroKernel.Tile<T, TV, C7, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch); break;
-            case 6: GemmMicroKernel.Tile<T, TV, C6, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch); break;
-            case 5: GemmMicroKernel.Tile<T, TV, C5, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch); break;
-            case 4: GemmMicroKernel.Tile<T, TV, C4, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch); break;
-            case 3: GemmMicroKernel.Tile<T, TV, C3, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch); break;
-            case 2: GemmMicroKernel.Tile<T, TV, C2, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch); break;
-            default: GemmMicroKernel.Tile<T, TV, C1, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch); break;
+            case 8: GemmMicroKernel.Tile<T, TV, C8, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap); break;
+            case 7: GemmMicroKernel.Tile<T, TV, C7, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap); break;
+            case 6: GemmMicroKernel.Tile<T, TV, C6, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap); break;
+            case 5: GemmMicroKernel.Tile<T, TV, C5, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap); break;
+            case 4: GemmMicroKernel.Tile<T, TV, C4, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap); break;
+            case 3: GemmMicroKernel.Tile<T, TV, C3, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap); break;
+            case 2: GemmMicroKernel.Tile<T, TV, C2, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap); break;
+            default: GemmMicroKernel.Tile<T, TV, C1, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap); break;
         }
     }
 

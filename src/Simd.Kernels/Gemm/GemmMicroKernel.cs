@@ -36,7 +36,9 @@ internal static class GemmMicroKernel
         int k,
         ref T c, nint ldc,             // C[r, j] = c[r·ldc + j]
         ref T bias, TileInit init,     // bias[j], read only with TileInit.Bias
-        nint prefetch = 0)             // when not 0 (row-major A): the next tile's A starts at a + prefetch
+        nint prefetch = 0,             // when not 0 (row-major A): the next tile's A starts at a + prefetch
+        ReadOnlySpan<int> bTaps = default, // when not empty: the sum runs over these offsets of B, A moving aTap each (a direct convolution's window taps)
+        nint aTap = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TV : struct, IVector<TV, T>
         where TRows : struct, IConstant
@@ -97,146 +99,150 @@ internal static class GemmMicroKernel
         ref T a5 = ref TRows.Value > 5 ? ref Unsafe.Add(ref a, 5 * aRow) : ref a;
         ref T a6 = ref TRows.Value > 6 ? ref Unsafe.Add(ref a, 6 * aRow) : ref a;
         ref T a7 = ref TRows.Value > 7 ? ref Unsafe.Add(ref a, 7 * aRow) : ref a;
-        nint ai = 0, bi = 0;
         int line = 64 / Unsafe.SizeOf<T>();
-        for (int block = 0; block < k; block += line)
+        int taps = Math.Max(1, bTaps.Length);
+        for (int t = 0; t < taps; t++)
         {
-            // Every cache line of k: ask for the same line of the next tile's rows (into L2), so a tall A
-            // streaming from memory arrives while this tile computes (GemmBlocking.PrefetchMinRows). Done per
-            // block of k rather than tested per step, so the inner loop carries no extra branch.
-            if (prefetch != 0 && Sse.IsSupported)
+            nint ai = t * aTap, bi = bTaps.IsEmpty ? 0 : bTaps[t];
+            for (int block = 0; block < k; block += line)
             {
-                for (nint r = 0; r < TRows.Value; r++)
+                // Every cache line of k: ask for the same line of the next tile's rows (into L2), so a tall A
+                // streaming from memory arrives while this tile computes (GemmBlocking.PrefetchMinRows). Done per
+                // block of k rather than tested per step, so the inner loop carries no extra branch.
+                if (prefetch != 0 && Sse.IsSupported)
                 {
-                    Sse.Prefetch1(Unsafe.AsPointer(ref Unsafe.Add(ref a, prefetch + (r * aRow) + block)));
-                }
-            }
-
-            int blockEnd = Math.Min(k, block + line);
-            for (int p = block; p < blockEnd; p++)
-            {
-                TV b0 = TV.Load(ref b, bi);
-                TV b1 = TVectors.Value > 1 ? TV.Load(ref b, bi + lanes) : TV.Zero;
-                TV b2 = TVectors.Value > 2 ? TV.Load(ref b, bi + (2 * lanes)) : TV.Zero;
-                TV x0 = TV.Create(Unsafe.Add(ref a, ai));
-                c00 = TV.MultiplyAdd(x0, b0, c00);
-                if (TVectors.Value > 1)
-                {
-                    c01 = TV.MultiplyAdd(x0, b1, c01);
+                    for (nint r = 0; r < TRows.Value; r++)
+                    {
+                        Sse.Prefetch1(Unsafe.AsPointer(ref Unsafe.Add(ref a, prefetch + (r * aRow) + block)));
+                    }
                 }
 
-                if (TVectors.Value > 2)
+                int blockEnd = Math.Min(k, block + line);
+                for (int p = block; p < blockEnd; p++)
                 {
-                    c02 = TV.MultiplyAdd(x0, b2, c02);
-                }
-
-                if (TRows.Value > 1)
-                {
-                    TV x1 = TV.Create(Unsafe.Add(ref a1, ai));
-                    c10 = TV.MultiplyAdd(x1, b0, c10);
+                    TV b0 = TV.Load(ref b, bi);
+                    TV b1 = TVectors.Value > 1 ? TV.Load(ref b, bi + lanes) : TV.Zero;
+                    TV b2 = TVectors.Value > 2 ? TV.Load(ref b, bi + (2 * lanes)) : TV.Zero;
+                    TV x0 = TV.Create(Unsafe.Add(ref a, ai));
+                    c00 = TV.MultiplyAdd(x0, b0, c00);
                     if (TVectors.Value > 1)
                     {
-                        c11 = TV.MultiplyAdd(x1, b1, c11);
+                        c01 = TV.MultiplyAdd(x0, b1, c01);
                     }
 
                     if (TVectors.Value > 2)
                     {
-                        c12 = TV.MultiplyAdd(x1, b2, c12);
+                        c02 = TV.MultiplyAdd(x0, b2, c02);
                     }
+
+                    if (TRows.Value > 1)
+                    {
+                        TV x1 = TV.Create(Unsafe.Add(ref a1, ai));
+                        c10 = TV.MultiplyAdd(x1, b0, c10);
+                        if (TVectors.Value > 1)
+                        {
+                            c11 = TV.MultiplyAdd(x1, b1, c11);
+                        }
+
+                        if (TVectors.Value > 2)
+                        {
+                            c12 = TV.MultiplyAdd(x1, b2, c12);
+                        }
+                    }
+
+                    if (TRows.Value > 2)
+                    {
+                        TV x2 = TV.Create(Unsafe.Add(ref a2, ai));
+                        c20 = TV.MultiplyAdd(x2, b0, c20);
+                        if (TVectors.Value > 1)
+                        {
+                            c21 = TV.MultiplyAdd(x2, b1, c21);
+                        }
+
+                        if (TVectors.Value > 2)
+                        {
+                            c22 = TV.MultiplyAdd(x2, b2, c22);
+                        }
+                    }
+
+                    if (TRows.Value > 3)
+                    {
+                        TV x3 = TV.Create(Unsafe.Add(ref a3, ai));
+                        c30 = TV.MultiplyAdd(x3, b0, c30);
+                        if (TVectors.Value > 1)
+                        {
+                            c31 = TV.MultiplyAdd(x3, b1, c31);
+                        }
+
+                        if (TVectors.Value > 2)
+                        {
+                            c32 = TV.MultiplyAdd(x3, b2, c32);
+                        }
+                    }
+
+                    if (TRows.Value > 4)
+                    {
+                        TV x4 = TV.Create(Unsafe.Add(ref a4, ai));
+                        c40 = TV.MultiplyAdd(x4, b0, c40);
+                        if (TVectors.Value > 1)
+                        {
+                            c41 = TV.MultiplyAdd(x4, b1, c41);
+                        }
+
+                        if (TVectors.Value > 2)
+                        {
+                            c42 = TV.MultiplyAdd(x4, b2, c42);
+                        }
+                    }
+
+                    if (TRows.Value > 5)
+                    {
+                        TV x5 = TV.Create(Unsafe.Add(ref a5, ai));
+                        c50 = TV.MultiplyAdd(x5, b0, c50);
+                        if (TVectors.Value > 1)
+                        {
+                            c51 = TV.MultiplyAdd(x5, b1, c51);
+                        }
+
+                        if (TVectors.Value > 2)
+                        {
+                            c52 = TV.MultiplyAdd(x5, b2, c52);
+                        }
+                    }
+
+                    if (TRows.Value > 6)
+                    {
+                        TV x6 = TV.Create(Unsafe.Add(ref a6, ai));
+                        c60 = TV.MultiplyAdd(x6, b0, c60);
+                        if (TVectors.Value > 1)
+                        {
+                            c61 = TV.MultiplyAdd(x6, b1, c61);
+                        }
+
+                        if (TVectors.Value > 2)
+                        {
+                            c62 = TV.MultiplyAdd(x6, b2, c62);
+                        }
+                    }
+
+                    if (TRows.Value > 7)
+                    {
+                        TV x7 = TV.Create(Unsafe.Add(ref a7, ai));
+                        c70 = TV.MultiplyAdd(x7, b0, c70);
+                        if (TVectors.Value > 1)
+                        {
+                            c71 = TV.MultiplyAdd(x7, b1, c71);
+                        }
+
+                        if (TVectors.Value > 2)
+                        {
+                            c72 = TV.MultiplyAdd(x7, b2, c72);
+                        }
+                    }
+
+                    ai += aK;
+                    bi += ldb;
                 }
-
-                if (TRows.Value > 2)
-                {
-                    TV x2 = TV.Create(Unsafe.Add(ref a2, ai));
-                    c20 = TV.MultiplyAdd(x2, b0, c20);
-                    if (TVectors.Value > 1)
-                    {
-                        c21 = TV.MultiplyAdd(x2, b1, c21);
-                    }
-
-                    if (TVectors.Value > 2)
-                    {
-                        c22 = TV.MultiplyAdd(x2, b2, c22);
-                    }
-                }
-
-                if (TRows.Value > 3)
-                {
-                    TV x3 = TV.Create(Unsafe.Add(ref a3, ai));
-                    c30 = TV.MultiplyAdd(x3, b0, c30);
-                    if (TVectors.Value > 1)
-                    {
-                        c31 = TV.MultiplyAdd(x3, b1, c31);
-                    }
-
-                    if (TVectors.Value > 2)
-                    {
-                        c32 = TV.MultiplyAdd(x3, b2, c32);
-                    }
-                }
-
-                if (TRows.Value > 4)
-                {
-                    TV x4 = TV.Create(Unsafe.Add(ref a4, ai));
-                    c40 = TV.MultiplyAdd(x4, b0, c40);
-                    if (TVectors.Value > 1)
-                    {
-                        c41 = TV.MultiplyAdd(x4, b1, c41);
-                    }
-
-                    if (TVectors.Value > 2)
-                    {
-                        c42 = TV.MultiplyAdd(x4, b2, c42);
-                    }
-                }
-
-                if (TRows.Value > 5)
-                {
-                    TV x5 = TV.Create(Unsafe.Add(ref a5, ai));
-                    c50 = TV.MultiplyAdd(x5, b0, c50);
-                    if (TVectors.Value > 1)
-                    {
-                        c51 = TV.MultiplyAdd(x5, b1, c51);
-                    }
-
-                    if (TVectors.Value > 2)
-                    {
-                        c52 = TV.MultiplyAdd(x5, b2, c52);
-                    }
-                }
-
-                if (TRows.Value > 6)
-                {
-                    TV x6 = TV.Create(Unsafe.Add(ref a6, ai));
-                    c60 = TV.MultiplyAdd(x6, b0, c60);
-                    if (TVectors.Value > 1)
-                    {
-                        c61 = TV.MultiplyAdd(x6, b1, c61);
-                    }
-
-                    if (TVectors.Value > 2)
-                    {
-                        c62 = TV.MultiplyAdd(x6, b2, c62);
-                    }
-                }
-
-                if (TRows.Value > 7)
-                {
-                    TV x7 = TV.Create(Unsafe.Add(ref a7, ai));
-                    c70 = TV.MultiplyAdd(x7, b0, c70);
-                    if (TVectors.Value > 1)
-                    {
-                        c71 = TV.MultiplyAdd(x7, b1, c71);
-                    }
-
-                    if (TVectors.Value > 2)
-                    {
-                        c72 = TV.MultiplyAdd(x7, b2, c72);
-                    }
-                }
-
-                ai += aK;
-                bi += ldb;
             }
         }
 
