@@ -228,9 +228,56 @@ public class ConvolutionTests
         Assert.Equal(5f, y[4]);
     }
 
+    /// <summary>
+    /// Rows of 2x2 windows long enough for the vector path (8 windows at a time), with NaNs, infinities and ties spread
+    /// over them: the same values and indices as numpy's argmax rule (the first maximum, the first NaN) window by window.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 4, 16)]
+    [InlineData(3, 6, 30)]
+    [InlineData(1, 5, 41)]
+    public void Max_pooling_2x2_rows_keep_numpys_choices_with_nans_and_ties(int channels, int height, int width)
+    {
+        var g = new ConvolutionGeometry(channels, height, width, 2, 2, 2, 0);
+        float[] special = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, 1f];
+        var rng = new Random(9);
+        float[] x = [.. Enumerable.Range(0, g.InputLength).Select(_ => rng.Next(4) == 0 ? special[rng.Next(special.Length)] : rng.Next(3) - 1f)];
+        const int Guard = 16; // past the outputs: must stay as they are
+        var y = new float[(channels * g.Positions) + Guard];
+        var argmax = new int[y.Length];
+        y.AsSpan(y.Length - Guard).Fill(-7f);
+        argmax.AsSpan(y.Length - Guard).Fill(-7);
+        MaxPooling.Forward<float>(x, g, y.AsSpan(0, y.Length - Guard), argmax.AsSpan(0, y.Length - Guard));
+        Assert.All(y[^Guard..], v => Assert.Equal(-7f, v));
+        Assert.All(argmax[^Guard..], v => Assert.Equal(-7, v));
+        for (int c = 0, p = 0; c < channels; c++)
+        {
+            for (int oy = 0; oy < g.OutputHeight; oy++)
+            {
+                for (int ox = 0; ox < g.OutputWidth; ox++, p++)
+                {
+                    int corner = (((c * height) + (2 * oy)) * width) + (2 * ox);
+                    int best = corner;
+                    foreach (int at in new[] { corner + 1, corner + width, corner + width + 1 })
+                    {
+                        best = x[at] > x[best] || (float.IsNaN(x[at]) && !float.IsNaN(x[best])) ? at : best;
+                    }
+
+                    Assert.Equal(best, argmax[p]);
+                    Assert.Equal(BitConverter.SingleToInt32Bits(x[best]), BitConverter.SingleToInt32Bits(y[p]));
+                }
+            }
+        }
+    }
+
     /// <summary>The book's own Pooling.forward: im2col of each channel, then max and argmax over each window's row.</summary>
     [Theory]
     [InlineData(1, 24, 24, 2, 2, 0)] // ch. 7: 30 of these after the convolution
+    [InlineData(3, 28, 28, 2, 2, 0)] // ch. 8's three: rows of 14 (8 windows a vector, the last 8 overlapping), 8 and 4
+    [InlineData(2, 16, 16, 2, 2, 0)]
+    [InlineData(2, 8, 8, 2, 2, 0)]
+    [InlineData(2, 7, 35, 2, 2, 0)]  // odd sizes: a last row and column no window covers; rows of 17
+    [InlineData(1, 3, 18, 2, 2, 0)]  // rows of 9, one past a vector
     [InlineData(3, 7, 9, 2, 2, 0)]
     [InlineData(2, 8, 5, 3, 2, 1)]
     [InlineData(4, 6, 6, 3, 1, 2)]
