@@ -47,7 +47,10 @@ public sealed class DirectConvolution
         WideInputPositions = RoundUp(g.Height * ExtendedWidth);
         _tapOffsets = [.. Enumerable.Range(0, g.WindowHeight * g.WindowWidth).Select(t => TapOffset(t, g.WindowWidth, PaddedWidth))];
         _extendedTapOffsets = [.. Enumerable.Range(0, g.WindowHeight * g.WindowWidth).Select(t => TapOffset(t, g.WindowWidth, ExtendedWidth))];
+        _windowColumnAt = [.. Enumerable.Range(0, g.WindowLength).Select(j => (_tapOffsets[j / g.Channels] * g.Channels) + (j % g.Channels))];
     }
+
+    private readonly int[] _windowColumnAt;     // [FH·FW·C]: where window column (tap, channel) is from a position's own, channels-last
 
     private readonly int[] _tapOffsets;         // [FH·FW]: where each window tap is from its window's corner, on padded rows
     private readonly int[] _extendedTapOffsets; // [FH·FW]: the same on dx's rows of dy padded by FH − 1 − P
@@ -60,10 +63,11 @@ public sealed class DirectConvolution
     /// <summary>The scratch one image's forward and backward passes need with <paramref name="filters"/> filters.</summary>
     public long ScratchLength(int filters) => Math.Max(
         PaddedLength + ((long)filters * WidePositions),                                              // forward
-        Math.Max(WeightGradientLength, ((long)filters * ExtendedPlane) + Slack + ((long)Geometry.Channels * WideInputPositions))); // backward: dW, then dx
+        Math.Max(WeightGradientLength(filters), ((long)filters * ExtendedPlane) + Slack + ((long)Geometry.Channels * WideInputPositions))); // backward: dW, then dx
 
-    /// <summary>dW's channels-last image [Hp·Wp, C] and its rows [P, K].</summary>
-    private long WeightGradientLength => ((long)PaddedPlane * Geometry.Channels) + ((long)Geometry.Positions * Geometry.WindowLength);
+    /// <summary>dW's channels-last image [Hp·Wp, C] and its rows [P, K] or dy on wide rows [FN, (OH − 1)·Wp + OW].</summary>
+    private long WeightGradientLength(int filters) => ((long)PaddedPlane * Geometry.Channels)
+        + Math.Max((long)Geometry.Positions * Geometry.WindowLength, (long)filters * (((Geometry.OutputHeight - 1) * PaddedWidth) + Geometry.OutputWidth));
 
     private int PaddedWidth { get; }       // Wp = W + 2P
 
@@ -174,6 +178,13 @@ public sealed class DirectConvolution
             }
         }
 
+        IsaPath path = Isa.Effective(isa);
+        if (channels % Lanes<T>(path) == 0)
+        {
+            ScatteredWeightGradient(path, channelsLast, dy, filters, scratch[channelsLast.Length..], dWeights, accumulate);
+            return;
+        }
+
         ref T from = ref MemoryMarshal.GetReference(channelsLast);
         ref T to = ref MemoryMarshal.GetReference(rows);
         for (int oy = 0, p = 0; oy < g.OutputHeight; oy++)
@@ -190,6 +201,56 @@ public sealed class DirectConvolution
 
         GemmNN.Multiply(isa, dy, rows, [], filters, g.Positions, k, dWeights, accumulate);
     }
+
+    /// <summary>
+    /// dW [FN, taps·C] (+)= dy_wide · B with B[q, (t, c)] = the channels-last image at (q + tap offset t)·C + c, read in
+    /// place (<see cref="GemmDriver.RunScatteredColumns"/>: each vector of a tile's columns is C contiguous channels of one
+    /// tap), dy on the padded image's rows (zeros in the Wp − OW columns past each row, which add nothing): the
+    /// windows are never copied out. The same multiply-adds in the same order as over the rows of windows, with
+    /// products of 0 between the rows. Needs C a multiple of the lanes (16 to 64 channels on ch. 8's layers).
+    /// </summary>
+    private void ScatteredWeightGradient<T>(IsaPath path, ReadOnlySpan<T> channelsLast, ReadOnlySpan<T> dy, int filters, Span<T> scratch, Span<T> dWeights, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ConvolutionGeometry g = Geometry;
+        int depth = ((g.OutputHeight - 1) * PaddedWidth) + g.OutputWidth, n = g.WindowLength;
+        Span<T> dyWide = scratch[..(filters * depth)]; // [FN, (OH − 1)·Wp + OW]
+        dyWide.Clear();
+        for (int f = 0; f < filters; f++)
+        {
+            for (int oy = 0; oy < g.OutputHeight; oy++)
+            {
+                dy.Slice(((f * g.OutputHeight) + oy) * g.OutputWidth, g.OutputWidth).CopyTo(dyWide.Slice((f * depth) + (oy * PaddedWidth), g.OutputWidth));
+            }
+        }
+
+        ref T a = ref MemoryMarshal.GetReference(dyWide);
+        ref T b = ref MemoryMarshal.GetReference(channelsLast);
+        ref T c = ref MemoryMarshal.GetReference(dWeights);
+        TileInit init = accumulate ? TileInit.Accumulate : TileInit.None;
+        switch (path)
+        {
+            case IsaPath.Vector512:
+                GemmDriver.RunScatteredColumns<T, V512<T>>(ref a, depth, 1, ref b, g.Channels, _windowColumnAt, filters, depth, n, ref c, n, init, GemmBlocking.Rows512, GemmBlocking.Vectors512);
+                break;
+            case IsaPath.Vector256:
+                GemmDriver.RunScatteredColumns<T, V256<T>>(ref a, depth, 1, ref b, g.Channels, _windowColumnAt, filters, depth, n, ref c, n, init, GemmBlocking.Rows256, GemmBlocking.Vectors256);
+                break;
+            default:
+                GemmDriver.RunScatteredColumns<T, V128<T>>(ref a, depth, 1, ref b, g.Channels, _windowColumnAt, filters, depth, n, ref c, n, init, GemmBlocking.Rows128, GemmBlocking.Vectors128);
+                break;
+        }
+    }
+
+    /// <summary>The lanes of a vector path's vectors of T.</summary>
+    private static int Lanes<T>(IsaPath path)
+        where T : unmanaged
+        => path switch
+        {
+            IsaPath.Vector512 => System.Runtime.Intrinsics.Vector512<T>.Count,
+            IsaPath.Vector256 => System.Runtime.Intrinsics.Vector256<T>.Count,
+            _ => System.Runtime.Intrinsics.Vector128<T>.Count,
+        };
 
     /// <summary>dW in the book's order [FN, C, FH, FW] from the tap-major [FN, FH·FW, C] that <see cref="Backward{T}"/> gives.</summary>
     public static int BookIndexOfTapMajor(int index, int channels, int taps)

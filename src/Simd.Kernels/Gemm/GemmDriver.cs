@@ -158,23 +158,69 @@ internal static class GemmDriver
         }
     }
 
+    /// <summary>
+    /// C[m, n] (+)= A·B where B's columns are scattered by whole vectors: B[p, j] = b[p·ldb + columnAt[j]], each vector's
+    /// columns contiguous (columnAt[j + i] = columnAt[j] + i within a vector). A direct convolution's dW reads its
+    /// windows this way from a channels-last image (column (tap, channel) of position q at (q + tap offset)·C + channel),
+    /// with no matrix of windows written first. Requires n a multiple of the lanes.
+    /// </summary>
+    public static void RunScatteredColumns<T, TV>(
+        ref T a, nint aRow, nint aK,
+        ref T b, nint ldb, ReadOnlySpan<int> columnAt,
+        int m, int k, int n,
+        ref T c, nint ldc, TileInit init, int maxRows, int maxVectors)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : struct, IVector<TV, T>
+    {
+        int lanes = TV.Lanes;
+        if (n % lanes != 0 || columnAt.Length < n)
+        {
+            throw new ArgumentException($"scattered columns need whole vectors and an offset for each (got {n} columns, {lanes} lanes, {columnAt.Length} offsets)", nameof(n));
+        }
+
+        for (int j = 0; j < n; j += maxVectors * lanes)
+        {
+            int vectors = Math.Min(maxVectors, (n - j) / lanes);
+            ref T bPanel = ref Unsafe.Add(ref b, columnAt[j]);
+            nint second = vectors > 1 ? columnAt[j + lanes] - columnAt[j] : 0, third = vectors > 2 ? columnAt[j + (2 * lanes)] - columnAt[j] : 0;
+            for (int i = 0; i < m; i += maxRows)
+            {
+                int rows = Math.Min(maxRows, m - i);
+                ref T aTile = ref Unsafe.Add(ref a, i * aRow);
+                ref T cTile = ref Unsafe.Add(ref c, (i * ldc) + j);
+                switch (vectors)
+                {
+                    case 3:
+                        TileRows<T, TV, C3>(rows, ref aTile, aRow, aK, ref bPanel, ldb, k, ref cTile, ldc, ref Unsafe.NullRef<T>(), init, 0, default, 0, second, third);
+                        break;
+                    case 2:
+                        TileRows<T, TV, C2>(rows, ref aTile, aRow, aK, ref bPanel, ldb, k, ref cTile, ldc, ref Unsafe.NullRef<T>(), init, 0, default, 0, second, third);
+                        break;
+                    default:
+                        TileRows<T, TV, C1>(rows, ref aTile, aRow, aK, ref bPanel, ldb, k, ref cTile, ldc, ref Unsafe.NullRef<T>(), init, 0, default, 0, second, third);
+                        break;
+                }
+            }
+        }
+    }
+
     private static void TileRows<T, TV, TVectors>(
         int rows, ref T a, nint aRow, nint aK, ref T b, nint ldb, int k, ref T c, nint ldc, ref T bias, TileInit init, nint prefetch = 0,
-        ReadOnlySpan<int> bTaps = default, nint aTap = 0)
+        ReadOnlySpan<int> bTaps = default, nint aTap = 0, nint bVector1 = 0, nint bVector2 = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TV : struct, IVector<TV, T>
         where TVectors : struct, IConstant
     {
         switch (rows)
         {
-            case 8: GemmMicroKernel.Tile<T, TV, C8, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap); break;
-            case 7: GemmMicroKernel.Tile<T, TV, C7, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap); break;
-            case 6: GemmMicroKernel.Tile<T, TV, C6, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap); break;
-            case 5: GemmMicroKernel.Tile<T, TV, C5, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap); break;
-            case 4: GemmMicroKernel.Tile<T, TV, C4, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap); break;
-            case 3: GemmMicroKernel.Tile<T, TV, C3, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap); break;
-            case 2: GemmMicroKernel.Tile<T, TV, C2, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap); break;
-            default: GemmMicroKernel.Tile<T, TV, C1, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap); break;
+            case 8: GemmMicroKernel.Tile<T, TV, C8, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap, bVector1, bVector2); break;
+            case 7: GemmMicroKernel.Tile<T, TV, C7, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap, bVector1, bVector2); break;
+            case 6: GemmMicroKernel.Tile<T, TV, C6, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap, bVector1, bVector2); break;
+            case 5: GemmMicroKernel.Tile<T, TV, C5, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap, bVector1, bVector2); break;
+            case 4: GemmMicroKernel.Tile<T, TV, C4, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap, bVector1, bVector2); break;
+            case 3: GemmMicroKernel.Tile<T, TV, C3, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap, bVector1, bVector2); break;
+            case 2: GemmMicroKernel.Tile<T, TV, C2, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap, bVector1, bVector2); break;
+            default: GemmMicroKernel.Tile<T, TV, C1, TVectors>(ref a, aRow, aK, ref b, ldb, k, ref c, ldc, ref bias, init, prefetch, bTaps, aTap, bVector1, bVector2); break;
         }
     }
 

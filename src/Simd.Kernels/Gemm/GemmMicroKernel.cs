@@ -38,7 +38,8 @@ internal static class GemmMicroKernel
         ref T bias, TileInit init,     // bias[j], read only with TileInit.Bias
         nint prefetch = 0,             // when not 0 (row-major A): the next tile's A starts at a + prefetch
         ReadOnlySpan<int> bTaps = default, // when not empty: the sum runs over these offsets of B, A moving aTap each (a direct convolution's window taps)
-        nint aTap = 0)
+        nint aTap = 0,
+        nint bVector1 = 0, nint bVector2 = 0) // when not 0: where B's second and third vectors start from its first (else lanes and 2·lanes apart)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TV : struct, IVector<TV, T>
         where TRows : struct, IConstant
@@ -101,6 +102,7 @@ internal static class GemmMicroKernel
         ref T a7 = ref TRows.Value > 7 ? ref Unsafe.Add(ref a, 7 * aRow) : ref a;
         int line = 64 / Unsafe.SizeOf<T>();
         int taps = Math.Max(1, bTaps.Length);
+        nint b1At = bVector1 != 0 ? bVector1 : lanes, b2At = bVector2 != 0 ? bVector2 : 2 * lanes;
         for (int t = 0; t < taps; t++)
         {
             nint ai = t * aTap, bi = bTaps.IsEmpty ? 0 : bTaps[t];
@@ -121,8 +123,8 @@ internal static class GemmMicroKernel
                 for (int p = block; p < blockEnd; p++)
                 {
                     TV b0 = TV.Load(ref b, bi);
-                    TV b1 = TVectors.Value > 1 ? TV.Load(ref b, bi + lanes) : TV.Zero;
-                    TV b2 = TVectors.Value > 2 ? TV.Load(ref b, bi + (2 * lanes)) : TV.Zero;
+                    TV b1 = TVectors.Value > 1 ? TV.Load(ref b, bi + b1At) : TV.Zero;
+                    TV b2 = TVectors.Value > 2 ? TV.Load(ref b, bi + b2At) : TV.Zero;
                     TV x0 = TV.Create(Unsafe.Add(ref a, ai));
                     c00 = TV.MultiplyAdd(x0, b0, c00);
                     if (TVectors.Value > 1)

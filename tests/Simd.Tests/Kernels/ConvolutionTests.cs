@@ -20,6 +20,7 @@ public class ConvolutionTests
         (1, 28, 28, 5, 5, 1, 0), (1, 11, 13, 3, 3, 1, 1), (3, 9, 7, 3, 3, 2, 1), (30, 6, 5, 5, 5, 1, 2), (3, 7, 7, 7, 7, 1, 0),
         (1, 1, 1, 1, 1, 1, 0), (2, 5, 8, 1, 1, 2, 0), (3, 10, 9, 5, 3, 2, 2), (1, 4, 4, 7, 7, 1, 2), (30, 3, 4, 3, 3, 1, 1),
         (1, 13, 6, 2, 5, 3, 1), (16, 14, 14, 3, 3, 1, 1),
+        (4, 5, 3, 1, 1, 1, 0), (8, 6, 7, 3, 2, 1, 1), // channels a multiple of some paths' lanes: dW read in place (more filters than window columns, first)
     ];
 
     public static TheoryData<IsaPath, int> PathsAndGeometries()
