@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Simd.Kernels;
 
@@ -247,9 +248,9 @@ public sealed class DirectConvolution
         where T : unmanaged
         => path switch
         {
-            IsaPath.Vector512 => System.Runtime.Intrinsics.Vector512<T>.Count,
-            IsaPath.Vector256 => System.Runtime.Intrinsics.Vector256<T>.Count,
-            _ => System.Runtime.Intrinsics.Vector128<T>.Count,
+            IsaPath.Vector512 => Vector512<T>.Count,
+            IsaPath.Vector256 => Vector256<T>.Count,
+            _ => Vector128<T>.Count,
         };
 
     /// <summary>dW in the book's order [FN, C, FH, FW] from the tap-major [FN, FH·FW, C] that <see cref="Backward{T}"/> gives.</summary>
@@ -265,11 +266,11 @@ public sealed class DirectConvolution
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = 0;
-        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated)
         {
-            for (; i <= count - System.Runtime.Intrinsics.Vector512<T>.Count; i += System.Runtime.Intrinsics.Vector512<T>.Count)
+            for (; i <= count - Vector512<T>.Count; i += Vector512<T>.Count)
             {
-                System.Runtime.Intrinsics.Vector512.StoreUnsafe(System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref source, (nuint)i), ref destination, (nuint)i);
+                Vector512.StoreUnsafe(Vector512.LoadUnsafe(ref source, (nuint)i), ref destination, (nuint)i);
             }
         }
 
@@ -350,27 +351,41 @@ public sealed class DirectConvolution
         }
     }
 
-    /// <summary>destination [rows, columns] = the first columns of each wide row (rows <paramref name="width"/> apart) + <paramref name="add"/>.</summary>
+    /// <summary>
+    /// destination [rows, columns] = the first columns of each wide row (rows <paramref name="width"/> apart) + <paramref name="add"/>:
+    /// whole vectors, the last one of a row overlapping the one before (the same sums written again) rather than a
+    /// scalar tail (rows of 14, 8 and 4 on ch. 8's layers).
+    /// </summary>
     private static void Crop<T>(ReadOnlySpan<T> wide, int width, int rows, int columns, T add, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int r = 0; r < rows; r++)
+        ShapeCheck.AtLeast(wide, ((long)(rows - 1) * width) + columns, nameof(wide));
+        ShapeCheck.AtLeast(destination, (long)rows * columns, nameof(destination));
+        ref T from = ref MemoryMarshal.GetReference(wide);
+        ref T to = ref MemoryMarshal.GetReference(destination);
+        int lanes = Vector256<T>.Count;
+        if (!Vector256.IsHardwareAccelerated || columns < lanes)
         {
-            ReadOnlySpan<T> from = wide.Slice(r * width, columns);
-            Span<T> to = destination.Slice(r * columns, columns);
-            int i = 0;
-            if (Vector.IsHardwareAccelerated)
+            for (int r = 0; r < rows; r++)
             {
-                var addVector = new Vector<T>(add);
-                for (; i <= columns - Vector<T>.Count; i += Vector<T>.Count)
+                for (int i = 0; i < columns; i++)
                 {
-                    (new Vector<T>(from[i..]) + addVector).CopyTo(to[i..]);
+                    Unsafe.Add(ref to, (r * columns) + i) = Unsafe.Add(ref from, (r * width) + i) + add;
                 }
             }
 
-            for (; i < columns; i++)
+            return;
+        }
+
+        var addVector = Vector256.Create(add);
+        for (int r = 0; r < rows; r++)
+        {
+            ref T fromRow = ref Unsafe.Add(ref from, r * width);
+            ref T toRow = ref Unsafe.Add(ref to, r * columns);
+            for (int i = 0; i < columns; i += lanes)
             {
-                to[i] = from[i] + add;
+                i = Math.Min(i, columns - lanes);
+                Vector256.StoreUnsafe(Vector256.LoadUnsafe(ref fromRow, (nuint)i) + addVector, ref toRow, (nuint)i);
             }
         }
     }
