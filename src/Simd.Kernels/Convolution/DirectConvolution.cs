@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Simd.Kernels;
 
@@ -166,17 +167,13 @@ public sealed class DirectConvolution
         Span<T> channelsLast = scratch[..(PaddedPlane * channels)];                 // [Hp·Wp, C]
         Span<T> rows = scratch.Slice(channelsLast.Length, g.Positions * k);         // [P, taps·C]
         channelsLast.Clear();
-        for (int c = 0; c < channels; c++)
+        if (typeof(T) == typeof(float) && Avx.IsSupported && channels % 8 == 0 && g.Width >= 8)
         {
-            for (int iy = 0; iy < g.Height; iy++)
-            {
-                ReadOnlySpan<T> line = x.Slice(((c * g.Height) + iy) * g.Width, g.Width);
-                int at = ((((iy + g.Pad) * PaddedWidth) + g.Pad) * channels) + c;
-                for (int ix = 0; ix < line.Length; ix++)
-                {
-                    channelsLast[at + (ix * channels)] = line[ix];
-                }
-            }
+            ChannelsLast8x8(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(channelsLast));
+        }
+        else
+        {
+            ChannelsLastScalar(x, channelsLast);
         }
 
         IsaPath path = Isa.Effective(isa);
@@ -201,6 +198,71 @@ public sealed class DirectConvolution
         }
 
         GemmNN.Multiply(isa, dy, rows, [], filters, g.Positions, k, dWeights, accumulate);
+    }
+
+    /// <summary>channelsLast [Hp·Wp, C] (borders already 0) = the image [C, H, W] placed at (P, P), one value at a time.</summary>
+    private void ChannelsLastScalar<T>(ReadOnlySpan<T> x, Span<T> channelsLast)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ConvolutionGeometry g = Geometry;
+        int channels = g.Channels;
+        for (int c = 0; c < channels; c++)
+        {
+            for (int iy = 0; iy < g.Height; iy++)
+            {
+                ReadOnlySpan<T> line = x.Slice(((c * g.Height) + iy) * g.Width, g.Width);
+                int at = ((((iy + g.Pad) * PaddedWidth) + g.Pad) * channels) + c;
+                for (int ix = 0; ix < line.Length; ix++)
+                {
+                    channelsLast[at + (ix * channels)] = line[ix];
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ChannelsLastScalar{T}"/> by 8x8 blocks (8 channels x 8 columns of one row) transposed in registers: 8
+    /// loads, 24 shuffles and 8 stores for 64 values, against a scattered store each (5% of a ch. 8 step). The last block
+    /// of a row overlaps the one before (the same values written again). Needs C a multiple of 8 and W at least 8.
+    /// </summary>
+    private void ChannelsLast8x8(ReadOnlySpan<float> x, Span<float> channelsLast)
+    {
+        ConvolutionGeometry g = Geometry;
+        int channels = g.Channels, plane = g.Height * g.Width;
+        ShapeCheck.AtLeast(x, g.InputLength, nameof(x));
+        ShapeCheck.AtLeast(channelsLast, (long)PaddedPlane * channels, nameof(channelsLast));
+        ref float from = ref MemoryMarshal.GetReference(x);
+        ref float to = ref MemoryMarshal.GetReference(channelsLast);
+        for (int iy = 0; iy < g.Height; iy++)
+        {
+            int firstPosition = ((iy + g.Pad) * PaddedWidth) + g.Pad;
+            for (int c0 = 0; c0 < channels; c0 += 8)
+            {
+                ref float rows = ref Unsafe.Add(ref from, (c0 * plane) + (iy * g.Width));
+                for (int ix = 0; ix < g.Width; ix += 8)
+                {
+                    ix = Math.Min(ix, g.Width - 8);
+                    Vector256<float> r0 = Vector256.LoadUnsafe(ref rows, (nuint)ix), r1 = Vector256.LoadUnsafe(ref rows, (nuint)(plane + ix));
+                    Vector256<float> r2 = Vector256.LoadUnsafe(ref rows, (nuint)((2 * plane) + ix)), r3 = Vector256.LoadUnsafe(ref rows, (nuint)((3 * plane) + ix));
+                    Vector256<float> r4 = Vector256.LoadUnsafe(ref rows, (nuint)((4 * plane) + ix)), r5 = Vector256.LoadUnsafe(ref rows, (nuint)((5 * plane) + ix));
+                    Vector256<float> r6 = Vector256.LoadUnsafe(ref rows, (nuint)((6 * plane) + ix)), r7 = Vector256.LoadUnsafe(ref rows, (nuint)((7 * plane) + ix));
+                    // Pairs interleaved, then quads, then the 128-bit halves: column k of the block in vector k.
+                    Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+                    Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+                    Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE), s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
+                    Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE), s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+                    ref float block = ref Unsafe.Add(ref to, ((firstPosition + ix) * channels) + c0);
+                    Vector256.StoreUnsafe(Avx.Permute2x128(s0, s4, 0x20), ref block, 0);
+                    Vector256.StoreUnsafe(Avx.Permute2x128(s1, s5, 0x20), ref block, (nuint)channels);
+                    Vector256.StoreUnsafe(Avx.Permute2x128(s2, s6, 0x20), ref block, (nuint)(2 * channels));
+                    Vector256.StoreUnsafe(Avx.Permute2x128(s3, s7, 0x20), ref block, (nuint)(3 * channels));
+                    Vector256.StoreUnsafe(Avx.Permute2x128(s0, s4, 0x31), ref block, (nuint)(4 * channels));
+                    Vector256.StoreUnsafe(Avx.Permute2x128(s1, s5, 0x31), ref block, (nuint)(5 * channels));
+                    Vector256.StoreUnsafe(Avx.Permute2x128(s2, s6, 0x31), ref block, (nuint)(6 * channels));
+                    Vector256.StoreUnsafe(Avx.Permute2x128(s3, s7, 0x31), ref block, (nuint)(7 * channels));
+                }
+            }
+        }
     }
 
     /// <summary>

@@ -21,6 +21,7 @@ public class ConvolutionTests
         (1, 1, 1, 1, 1, 1, 0), (2, 5, 8, 1, 1, 2, 0), (3, 10, 9, 5, 3, 2, 2), (1, 4, 4, 7, 7, 1, 2), (30, 3, 4, 3, 3, 1, 1),
         (1, 13, 6, 2, 5, 3, 1), (16, 14, 14, 3, 3, 1, 1),
         (4, 5, 3, 1, 1, 1, 0), (8, 6, 7, 3, 2, 1, 1), // channels a multiple of some paths' lanes: dW read in place (more filters than window columns, first)
+        (8, 5, 11, 3, 3, 1, 1), (24, 4, 8, 2, 3, 1, 0), // channels-last by 8x8 blocks: rows of 11 (the last block overlapping) and of 8
     ];
 
     public static TheoryData<IsaPath, int> PathsAndGeometries()
