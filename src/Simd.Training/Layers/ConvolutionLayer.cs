@@ -5,8 +5,8 @@ namespace Simd.Training.Layers;
 
 /// <summary>
 /// The book's Convolution: W [FN, C, FH, FW], b [FN], each image [C, H, W] to [FN, OH, OW], one image at a time. On the
-/// vector paths a stride-1 layer with more than one input channel runs straight from the padded image
-/// (<see cref="DirectConvolution"/>: ch. 8's 3x3 layers spent as long making im2col's matrix as multiplying it); the rest
+/// vector paths a stride-1 layer runs straight from the padded image (<see cref="DirectConvolution"/>: ch. 8's 3x3
+/// layers spent as long making im2col's matrix as multiplying it; backward only with more than one input channel); the rest
 /// by im2col and the GEMMs (<see cref="Kernels.Convolution"/>), the column matrix made in the worker's scratch for the
 /// forward pass and made again for the backward pass (cheaper than keeping a batch of them: 14,400 values an image for
 /// the book's ch. 7 layer). Its gradients add up per row block (<see cref="ConvolutionWeights{T}"/>).
@@ -19,8 +19,7 @@ public sealed class ConvolutionLayer<T> : ConvolutionWeights<T>
     public ConvolutionLayer(LayerSpec spec, TensorShape input, TensorShape output, int weightOffset, int biasOffset)
         : base(spec, input, output, weightOffset, biasOffset)
     {
-        // One input channel makes each tap's product a single multiply-add deep (k = 1): im2col's K = FH·FW does better there.
-        _direct = input.Channels > 1 && DirectConvolution.Applies(Geometry) ? new DirectConvolution(Geometry) : null;
+        _direct = DirectConvolution.Applies(Geometry) ? new DirectConvolution(Geometry) : null;
     }
 
     private int ColumnLength => WindowLength * Geometry.Positions; // [K, P]
@@ -30,7 +29,16 @@ public sealed class ConvolutionLayer<T> : ConvolutionWeights<T>
 
     private bool Direct(IsaPath isa) => _direct is not null && Isa.Effective(isa) != IsaPath.Scalar;
 
-    protected override bool TapMajorPartials(IsaPath isa) => Direct(isa);
+    /// <summary>
+    /// The backward pass directly too, except on one input channel: there dW's windows would be copied one value at a time
+    /// (<see cref="DirectConvolution"/> reads them in place only for whole vectors of channels), and im2col's column
+    /// matrix and its dot-product tiles do better (ch. 8's first layer: forward direct, backward by im2col; its forward
+    /// pass by im2col and the GEMM was 1.6x slower, `--conv-layers`). Both forward passes chain the taps' products in
+    /// window order, then add the bias (the same bits on ch. 8's first layer).
+    /// </summary>
+    private bool DirectBackward(IsaPath isa) => Direct(isa) && Geometry.Channels > 1;
+
+    protected override bool TapMajorPartials(IsaPath isa) => DirectBackward(isa);
 
     public override void Forward(ref RowsPass<T> pass, ReadOnlySpan<T> x, Span<T> y)
     {
@@ -53,7 +61,7 @@ public sealed class ConvolutionLayer<T> : ConvolutionWeights<T>
     public override void Backward(ref RowsPass<T> pass, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> dx)
     {
         ReadOnlySpan<T> weights = Weights(pass.Parameters);
-        bool direct = Direct(pass.Isa);
+        bool direct = DirectBackward(pass.Isa);
         for (int r = 0; r < pass.Rows; r++)
         {
             Span<T> partial = PartialOf(ref pass, pass.FirstRow + r, out bool accumulate);
