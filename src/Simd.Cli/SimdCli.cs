@@ -22,6 +22,7 @@ public static class SimdCli
             PlotCommand.Create(),
             FiltersCommand.Create(),
             MisclassifiedCommand.Create(),
+            ExportCommand.Create(),
             ExperimentCommand.Create(),
             GradcheckCommand.Create(),
             CompareCommand.Create(),

@@ -47,6 +47,22 @@ public class NativeAotTests
         }
     }
 
+    /// <summary>ONNX export under Native AOT (Google.Protobuf's generated messages): the same bytes as the JIT build writes.</summary>
+    [NativeFact]
+    public void Export_writes_the_same_onnx_bytes_as_the_jit_build()
+    {
+        using var dir = new TempDirectory();
+        (int code, _, string error) = CliRunner.Run("train", "--data", SmallMnist.Directory, "--layers", "conv3x3p1-batchnorm-relu-pool2-affine10-dropout0.5", "--iters", "5", "--batch", "10", "--save", dir.File("m.npz"));
+        Assert.True(code == 0, error);
+        (code, _, error) = NativeBinary.Run(NativeBinary.Path!, "export", "--model", dir.File("m.npz"), "-o", dir.File("native.onnx"));
+        Assert.True(code == 0, error);
+        (code, _, error) = CliRunner.Run("export", "--model", dir.File("m.npz"), "-o", dir.File("jit.onnx"));
+        Assert.True(code == 0, error);
+        byte[] native = File.ReadAllBytes(dir.File("native.onnx")), jit = File.ReadAllBytes(dir.File("jit.onnx"));
+        Assert.True(native.Length > 1000);
+        Assert.Equal(jit, native);
+    }
+
     /// <summary>The convolutional engine under Native AOT: the book's weights from its pickle, a short SimpleConvNet run allocating nothing, its gradient check.</summary>
     [NativeFact]
     public void The_convnet_evaluates_the_books_weights_trains_and_checks_its_gradient()
