@@ -126,37 +126,7 @@ internal static class GemmDriver
         ref T c, nint ldc, int maxRows, int maxVectors)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TV : struct, IVector<TV, T>
-    {
-        int lanes = TV.Lanes;
-        if (n % lanes != 0)
-        {
-            throw new ArgumentException($"the taps' product needs whole vectors of columns (got {n} columns, {lanes} lanes)", nameof(n));
-        }
-
-        for (int j = 0; j < n; j += maxVectors * lanes)
-        {
-            int vectors = Math.Min(maxVectors, (n - j) / lanes);
-            ref T bPanel = ref Unsafe.Add(ref b, j);
-            for (int i = 0; i < m; i += maxRows)
-            {
-                int rows = Math.Min(maxRows, m - i);
-                ref T aTile = ref Unsafe.Add(ref a, i * aRow);
-                ref T cTile = ref Unsafe.Add(ref c, (i * ldc) + j);
-                switch (vectors)
-                {
-                    case 3:
-                        TileRows<T, TV, C3>(rows, ref aTile, aRow, aK, ref bPanel, ldb, k, ref cTile, ldc, ref Unsafe.NullRef<T>(), TileInit.None, 0, bTaps, aTap);
-                        break;
-                    case 2:
-                        TileRows<T, TV, C2>(rows, ref aTile, aRow, aK, ref bPanel, ldb, k, ref cTile, ldc, ref Unsafe.NullRef<T>(), TileInit.None, 0, bTaps, aTap);
-                        break;
-                    default:
-                        TileRows<T, TV, C1>(rows, ref aTile, aRow, aK, ref bPanel, ldb, k, ref cTile, ldc, ref Unsafe.NullRef<T>(), TileInit.None, 0, bTaps, aTap);
-                        break;
-                }
-            }
-        }
-    }
+        => WholeVectorPanels<T, TV>(ref a, aRow, aK, aTap, ref b, ldb, bTaps, [], m, k, n, ref c, ldc, TileInit.None, maxRows, maxVectors);
 
     /// <summary>
     /// C[m, n] (+)= A·B where B's columns are scattered by whole vectors: B[p, j] = b[p·ldb + columnAt[j]], each vector's
@@ -172,17 +142,37 @@ internal static class GemmDriver
         where T : unmanaged, IFloatingPointIeee754<T>
         where TV : struct, IVector<TV, T>
     {
-        int lanes = TV.Lanes;
-        if (n % lanes != 0 || columnAt.Length < n)
+        if (columnAt.Length < n)
         {
-            throw new ArgumentException($"scattered columns need whole vectors and an offset for each (got {n} columns, {lanes} lanes, {columnAt.Length} offsets)", nameof(n));
+            throw new ArgumentException($"scattered columns need an offset for each ({n} columns, {columnAt.Length} offsets)", nameof(columnAt));
+        }
+
+        WholeVectorPanels<T, TV>(ref a, aRow, aK, 0, ref b, ldb, [], columnAt, m, k, n, ref c, ldc, init, maxRows, maxVectors);
+    }
+
+    /// <summary>
+    /// The tiles of <see cref="RunTaps"/> (<paramref name="bTaps"/> not empty) or <see cref="RunScatteredColumns"/>
+    /// (<paramref name="columnAt"/> not empty; else B's columns are contiguous), panel by panel, n a multiple of the lanes.
+    /// </summary>
+    private static void WholeVectorPanels<T, TV>(
+        ref T a, nint aRow, nint aK, nint aTap, ref T b, nint ldb, ReadOnlySpan<int> bTaps, ReadOnlySpan<int> columnAt,
+        int m, int k, int n, ref T c, nint ldc, TileInit init, int maxRows, int maxVectors)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : struct, IVector<TV, T>
+    {
+        int lanes = TV.Lanes;
+        if (n % lanes != 0)
+        {
+            throw new ArgumentException($"these tiles need whole vectors of columns (got {n} columns, {lanes} lanes)", nameof(n));
         }
 
         for (int j = 0; j < n; j += maxVectors * lanes)
         {
             int vectors = Math.Min(maxVectors, (n - j) / lanes);
-            ref T bPanel = ref Unsafe.Add(ref b, columnAt[j]);
-            nint second = vectors > 1 ? columnAt[j + lanes] - columnAt[j] : 0, third = vectors > 2 ? columnAt[j + (2 * lanes)] - columnAt[j] : 0;
+            bool scattered = !columnAt.IsEmpty;
+            ref T bPanel = ref Unsafe.Add(ref b, scattered ? columnAt[j] : j);
+            nint second = scattered && vectors > 1 ? columnAt[j + lanes] - columnAt[j] : 0;
+            nint third = scattered && vectors > 2 ? columnAt[j + (2 * lanes)] - columnAt[j] : 0;
             for (int i = 0; i < m; i += maxRows)
             {
                 int rows = Math.Min(maxRows, m - i);
@@ -191,13 +181,13 @@ internal static class GemmDriver
                 switch (vectors)
                 {
                     case 3:
-                        TileRows<T, TV, C3>(rows, ref aTile, aRow, aK, ref bPanel, ldb, k, ref cTile, ldc, ref Unsafe.NullRef<T>(), init, 0, default, 0, second, third);
+                        TileRows<T, TV, C3>(rows, ref aTile, aRow, aK, ref bPanel, ldb, k, ref cTile, ldc, ref Unsafe.NullRef<T>(), init, 0, bTaps, aTap, second, third);
                         break;
                     case 2:
-                        TileRows<T, TV, C2>(rows, ref aTile, aRow, aK, ref bPanel, ldb, k, ref cTile, ldc, ref Unsafe.NullRef<T>(), init, 0, default, 0, second, third);
+                        TileRows<T, TV, C2>(rows, ref aTile, aRow, aK, ref bPanel, ldb, k, ref cTile, ldc, ref Unsafe.NullRef<T>(), init, 0, bTaps, aTap, second, third);
                         break;
                     default:
-                        TileRows<T, TV, C1>(rows, ref aTile, aRow, aK, ref bPanel, ldb, k, ref cTile, ldc, ref Unsafe.NullRef<T>(), init, 0, default, 0, second, third);
+                        TileRows<T, TV, C1>(rows, ref aTile, aRow, aK, ref bPanel, ldb, k, ref cTile, ldc, ref Unsafe.NullRef<T>(), init, 0, bTaps, aTap, second, third);
                         break;
                 }
             }
