@@ -12,10 +12,11 @@ namespace Simd.Kernels;
 /// rows of the padded width ("wide" rows, q = oy·Wp + ox; the Wp − OW extra columns are computed and dropped) every tap
 /// is one shifted view of the image, and
 /// <list type="bullet">
-/// <item>forward: y_wide[f, q] = Σ_taps Σ_c W[f, c, tap]·xpad[c, q + tap offset] — one GEMM per tap over the channels
-/// (<see cref="GemmDriver"/>, B = the shifted view, planes apart), each continuing the sums of the last;</item>
-/// <item>dW (+)= dy · rows: each output position's window as a row, tap-major, copied in runs of C from a channels-last copy
-/// of the padded image, and the forward pass's GEMM tiles (<see cref="WeightGradient{T}"/>);</item>
+/// <item>forward: y_wide[f, q] = Σ_taps Σ_c W[f, c, tap]·xpad[c, q + tap offset] — the GEMM's tiles over the channels
+/// of each shifted view (B, planes apart), each tile of y summed in registers over all the taps (<see cref="GemmDriver.RunTaps"/>);</item>
+/// <item>dW (+)= dy · windows, tap-major: each window's channels read in place, a vector at a time, from a channels-last
+/// copy of the padded image (<see cref="GemmDriver.RunScatteredColumns"/>); when C is not a multiple of the lanes, the
+/// windows copied out as rows first (<see cref="WeightGradient{T}"/>);</item>
 /// <item>dx: the same forward product on dy padded by FH − 1 − P rows and FW − 1 − P columns, with W's taps reversed and
 /// its filters and channels swapped (read in place through the strides).</item>
 /// </list>

@@ -32,9 +32,9 @@ public sealed class ConvolutionLayer<T> : ConvolutionWeights<T>
     /// <summary>
     /// The backward pass directly too, except on one input channel: there dW's windows would be copied one value at a time
     /// (<see cref="DirectConvolution"/> reads them in place only for whole vectors of channels), and im2col's column
-    /// matrix and its dot-product tiles do better (ch. 8's first layer: forward direct, backward by im2col; its forward
-    /// pass by im2col and the GEMM was 1.6x slower, `--conv-layers`). Both forward passes chain the taps' products in
-    /// window order, then add the bias (the same bits on ch. 8's first layer).
+    /// matrix and its dot-product tiles do better (ch. 8's first layer, 100 images, `--conv-layers`: backward 1.87 ms by
+    /// im2col against 6.07 ms directly; forward 1.04 ms directly against 1.24 ms). Both forward passes chain the taps'
+    /// products in window order, then add the bias (the same bits on ch. 8's first layer).
     /// </summary>
     private bool DirectBackward(IsaPath isa) => Direct(isa) && Geometry.Channels > 1;
 
