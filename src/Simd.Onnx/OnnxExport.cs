@@ -27,7 +27,7 @@ public static class OnnxExport
     /// <summary>ai.onnx opset of the graph: every operator used has had its current form since (BatchNormalization 15, Softmax 13).</summary>
     public const long Opset = 17;
 
-    /// <summary>ONNX IR version 8 (ONNX 1.10 and later; ONNX Runtime reads 3 to 11).</summary>
+    /// <summary>ONNX IR version 8: the IR of ONNX 1.12, the release that brought opset 17.</summary>
     public const long IrVersion = 8;
 
     public const string InputName = "images";
