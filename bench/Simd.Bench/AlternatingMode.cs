@@ -85,7 +85,7 @@ internal static class AlternatingMode
     private static bool TryPositive(string text, int most, out int value) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= 1 && value <= most;
 
-    private static double Median(List<double> values)
+    internal static double Median(List<double> values)
     {
         double[] sorted = [.. values.Order()];
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;

@@ -157,12 +157,6 @@ internal static class ConvolutionLayersMode
         }
 
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-            $"{1e3 * Median(_im2col),8:F2} {1e3 * Median(_direct),7:F2}  ({100 * Median(_im2colShare),3:F0}%, {100 * Median(_directShare),3:F0}%)");
-
-        private static double Median(List<double> values)
-        {
-            double[] sorted = [.. values.Order()];
-            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-        }
+            $"{1e3 * AlternatingMode.Median(_im2col),8:F2} {1e3 * AlternatingMode.Median(_direct),7:F2}  ({100 * AlternatingMode.Median(_im2colShare),3:F0}%, {100 * AlternatingMode.Median(_directShare),3:F0}%)");
     }
 }
