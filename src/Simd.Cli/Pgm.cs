@@ -27,16 +27,21 @@ internal static class Pgm
             throw new FormatException($"maximum value {maxValue} (1 to 65535)");
         }
 
-        var gray = new byte[width * height];
+        // The file must hold every sample before the pixels are allocated: a header may claim millions of pixels for a
+        // file of a few bytes (the fuzz test found one whose buffer alone passed its allocation bound).
+        long pixels = (long)width * height;
+        int sampleBytes = maxValue > 255 ? 2 : 1;
+        long needed = binary ? pixels * sampleBytes : (2 * pixels) - 1; // text: a digit and a separator a sample, at least
+        long available = bytes.Length - (binary ? at + 1 : at);
+        if (available < needed)
+        {
+            throw new FormatException($"the samples are cut short: {Math.Max(0, available)} of {(binary ? "" : "at least ")}{needed} bytes");
+        }
+
+        var gray = new byte[pixels];
         if (binary)
         {
             at++; // the one whitespace byte after the maximum value
-            int sampleBytes = maxValue > 255 ? 2 : 1;
-            if (bytes.Length - at < (long)gray.Length * sampleBytes)
-            {
-                throw new FormatException($"the samples are cut short: {Math.Max(0, bytes.Length - at)} of {(long)gray.Length * sampleBytes} bytes");
-            }
-
             for (int i = 0; i < gray.Length; i++)
             {
                 int sample = sampleBytes == 1 ? bytes[at + i] : (bytes[at + (2 * i)] << 8) | bytes[at + (2 * i) + 1];
