@@ -130,21 +130,12 @@ public static class OnnxExport
         public void Affine(int layer)
         {
             Flatten();
-            NetworkShape shape = network.Shape;
-            string w = Initializer($"W{layer + 1}", network.Parameters.Slice(shape.WeightOffset(layer), shape.WeightLength(layer)), [shape.InputsOf(layer), shape.OutputsOf(layer)]);
-            string b = Initializer($"b{layer + 1}", network.Bias(layer), [shape.BiasLength(layer)]);
-            Next("Gemm", [_current, w, b]);
+            Next("Gemm", [_current, Parameter($"W{layer + 1}"), Parameter($"b{layer + 1}")]);
         }
 
-        public void Convolution(int layer, LayerSpec spec)
-        {
-            NetworkShape shape = network.Shape;
-            ParameterTensor weights = shape.Tensors.First(t => t.Name == $"W{layer + 1}");
-            string w = Initializer(weights.Name, network.Parameters.Slice(weights.Offset, weights.Length), [.. weights.Dimensions]);
-            string b = Initializer($"b{layer + 1}", network.Bias(layer), [shape.BiasLength(layer)]);
-            Next("Conv", [_current, w, b], Ints("kernel_shape", spec.Kernel, spec.Kernel), Ints("strides", spec.Stride, spec.Stride),
-                Ints("pads", spec.Pad, spec.Pad, spec.Pad, spec.Pad));
-        }
+        public void Convolution(int layer, LayerSpec spec) =>
+            Next("Conv", [_current, Parameter($"W{layer + 1}"), Parameter($"b{layer + 1}")], Ints("kernel_shape", spec.Kernel, spec.Kernel),
+                Ints("strides", spec.Stride, spec.Stride), Ints("pads", spec.Pad, spec.Pad, spec.Pad, spec.Pad));
 
         public void Pooling(LayerSpec spec) =>
             Next("MaxPool", [_current], Ints("kernel_shape", spec.Kernel, spec.Kernel), Ints("strides", spec.Stride, spec.Stride));
@@ -163,11 +154,9 @@ public static class OnnxExport
         {
             bool images = _images;
             Flatten();
-            NetworkShape shape = network.Shape;
-            int features = shape.BatchNormLength(layer), gamma = shape.GammaOffset(layer);
+            int features = network.Shape.BatchNormLength(layer);
             string n = (layer + 1).ToString(CultureInfo.InvariantCulture);
-            string scale = Initializer("gamma" + n, network.Parameters.Slice(gamma, features), [features]);
-            string bias = Initializer("beta" + n, network.Parameters.Slice(shape.BetaOffset(layer), features), [features]);
+            string scale = Parameter("gamma" + n), bias = Parameter("beta" + n);
             string mean = Initializer("running_mean" + n, network.Workspace.RunningMean(normalization), [features]);
             string variance = Initializer("running_var" + n, network.Workspace.RunningVariance(normalization), [features]);
             Next("BatchNormalization", [_current, scale, bias, mean, variance], Float("epsilon", (float)BatchNorm.Epsilon));
@@ -204,6 +193,13 @@ public static class OnnxExport
             node.Output.Add(output);
             node.Attribute.Add(attributes);
             Graph.Node.Add(node);
+        }
+
+        /// <summary>A parameter tensor by its book name (W1, b1, gamma1, ...), with the shape the model files give it: W [n_in, n_out] or [FN, C, FH, FW].</summary>
+        private string Parameter(string name)
+        {
+            ParameterTensor tensor = network.Shape.Tensors.First(t => t.Name == name);
+            return Initializer(name, network.Parameters.Slice(tensor.Offset, tensor.Length), [.. tensor.Dimensions]);
         }
 
         private string Initializer(string name, ReadOnlySpan<float> values, long[] dimensions)
